@@ -1,0 +1,15 @@
+//! Scalelab numerics in `f64`: StableMax and softmax (plain and in emulated reduced precision),
+//! the Softmax-Collapse detector, and CPU oracles of the GPU kernels.
+//!
+//! Pure computation: no I/O, no clocks, no `unsafe`; builds for native targets and
+//! `wasm32-unknown-unknown`. Reduced-precision rounding happens only in [`Precision::round`].
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod io;
+pub mod ops;
+pub mod precision;
+pub mod stablemax;
+
+pub use error::CoreError;
+pub use precision::Precision;

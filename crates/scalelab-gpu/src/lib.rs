@@ -1,0 +1,27 @@
+//! Scalelab GPU kernels: f32 compute shaders on wgpu (WebGPU in the browser, Vulkan natively).
+//!
+//! Create a [`GpuContext`] once, then call the async launchers ([`softmax_rows`],
+//! [`stablemax_rows`]) with `&GpuContext`. Each kernel has an f64 CPU oracle in
+//! `scalelab_core::ops` with the same name; [`probe`] compares the two on a fixed input.
+//! All read-backs are asynchronous (`mapAsync` on the web); nothing blocks the browser thread.
+//! Numbers cross between f64 and f32 only through [`to_f32`] and [`to_f64`].
+#![warn(missing_docs)]
+
+mod context;
+mod convert;
+mod error;
+pub mod kernels;
+mod launch;
+mod probe;
+
+pub use context::GpuContext;
+pub use convert::{to_f32, to_f64};
+pub use error::GpuError;
+pub use kernels::softmax_rows::softmax_rows;
+pub use kernels::stablemax_rows::stablemax_rows;
+pub use kernels::{KernelSource, KERNELS};
+pub use launch::{plan_row_dispatch, row_count, KernelLimits, RowDispatch, RowParams};
+pub use probe::{
+    max_abs_diff, probe, xorshift_uniform, ProbeReport, PROBE_COLS, PROBE_ROWS, PROBE_SEED,
+    PROBE_TOLERANCE,
+};

@@ -1,0 +1,11 @@
+//! The npm package `scalelab`: thin `wasm-bindgen` exports over `scalelab-core`, with TypeScript types.
+//!
+//! No numerics live here. Inputs are converted, the core is called, and every error crosses into
+//! JavaScript through one conversion ([`ScalelabError`] → JS `Error` whose `name` is the stable code).
+#![warn(missing_docs)]
+
+mod error;
+mod stablemax;
+
+pub use error::ScalelabError;
+pub use stablemax::*;

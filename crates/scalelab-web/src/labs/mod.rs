@@ -1,0 +1,4 @@
+//! One module per lab page.
+
+pub mod home;
+pub mod stablemax;

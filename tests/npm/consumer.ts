@@ -1,0 +1,46 @@
+// A small TypeScript consumer of the `scalelab` package: `tsc --noEmit` checks that the published
+// declarations describe the API as a user would call it.
+import {
+  collapseOnsetScale,
+  evaluate,
+  isCollapsed,
+  logSoftmax,
+  parseNumbers,
+  s,
+  softmax,
+  stablemax,
+  stablemaxCrossEntropyGrad,
+  type Evaluation,
+  type Precision,
+  type ScalelabErrorName,
+} from "scalelab";
+
+const p: Float64Array = stablemax([0, 1, 2]);
+const q: Float64Array = softmax(new Float64Array([1, 2, 3]));
+const lq: Float64Array = logSoftmax([1, 2]);
+const g: Float64Array = stablemaxCrossEntropyGrad([5, -5, 0], 0);
+const half: number = s(-1);
+const precisions: Precision[] = ["f16", "bf16", "f32", "f64"];
+const e: Evaluation = evaluate([3, 1, 0], 0, 10, "softmax", precisions[2]);
+const collapsed: boolean = e.collapsed || isCollapsed([20, 0], "f32");
+const onset: number | undefined = collapseOnsetScale([1, 0], "f32", 1, 1000);
+const parsed: Float64Array = parseNumbers("1, 2, 3");
+
+function describe(err: unknown): ScalelabErrorName | "other" {
+  if (err instanceof Error) {
+    const name = err.name as ScalelabErrorName;
+    switch (name) {
+      case "EmptyInput":
+      case "NonFinite":
+      case "NotANumber":
+      case "OutOfRange":
+      case "IndexOutOfRange":
+      case "DimensionMismatch":
+      case "InvalidValue":
+        return name;
+    }
+  }
+  return "other";
+}
+
+export const summary = [p, q, lq, g, half, e.sumExp, collapsed, onset, parsed, describe(new Error("x"))];
