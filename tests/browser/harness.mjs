@@ -44,9 +44,12 @@ export const CHROMIUM_ARGS = [
   "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-webgpu-adapter=swiftshader", "--enable-features=Vulkan",
 ];
 
-export async function launch() {
+/** Chromium without the WebGPU switches: `navigator.gpu` exists but offers no adapter on Linux. */
+export const CHROMIUM_ARGS_NO_WEBGPU = CHROMIUM_ARGS.slice(0, 6);
+
+export async function launch(args = CHROMIUM_ARGS) {
   await mkdir(screenshots, { recursive: true });
-  return chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args });
 }
 
 /** A fresh page that records console errors, page errors and requests outside 127.0.0.1. */

@@ -3,7 +3,7 @@
 // paper's logger procedure).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serve, launch, openPage, shot, column } from "./harness.mjs";
+import { serve, launch, openPage, shot, column, CHROMIUM_ARGS_NO_WEBGPU } from "./harness.mjs";
 
 let server, origin, browser;
 
@@ -147,7 +147,9 @@ test("bad input: a specific message next to the field, the input kept, the last 
 
 test("the worker computes the gradient sweep with progress and cancel; the UI thread never blocks > 50 ms", async () => {
   const { page, context, problems } = await openPage(browser, origin);
-  await page.goto(origin + "/?lab=stablemax&z=1,0");
+  // 64 classes, so that a 200000-scale sweep in four precisions is real work for the worker.
+  const z = Array.from({ length: 64 }, (_, i) => (i === 0 ? 1 : -i / 64).toFixed(4)).join(",");
+  await page.goto(origin + "/?lab=stablemax&z=" + z);
   await gpuChip(page);
   await page.waitForFunction(() => document.querySelector("#sweep-status")?.dataset.state === "done", null, { timeout: 60_000 });
   await page.evaluate(() => {
@@ -159,18 +161,18 @@ test("the worker computes the gradient sweep with progress and cancel; the UI th
       .observe(document.querySelector("#sweep-status"), { attributes: true, childList: true, subtree: true });
   });
   const started = Date.now();
-  await page.fill("#n", "150000");
+  await page.fill("#n", "200000");
   await page.waitForFunction(() => document.querySelector("#sweep-status")?.dataset.state === "done", null, { timeout: 120_000 });
   const elapsed = Date.now() - started;
   const { longTasks, states } = await page.evaluate(() => ({ longTasks: window.__longTasks, states: window.__states }));
   assert.ok(states.includes("running"), "progress was shown");
-  assert.ok(elapsed > 200, `the sweep should be heavy enough to observe (took ${elapsed} ms)`);
+  assert.ok(elapsed > 300, `the sweep should be heavy enough to observe (took ${elapsed} ms)`);
   assert.deepEqual(longTasks.filter((d) => d > 50), [], `long tasks while the worker computed for ${elapsed} ms`);
-  assert.match(await page.textContent("#sweep-status"), /150000 scales × 4 precisions/);
+  assert.match(await page.textContent("#sweep-status"), /200000 scales × 4 precisions/);
   // f32 and f16 reach exactly-zero gradients inside ×1…×1000 for [1, 0]; the chart draws them.
   assert.ok((await page.locator('[data-chart="gradient"] path[data-series]').count()) >= 4);
 
-  await page.fill("#n", "200000");
+  await page.fill("#n", "199999");
   await page.waitForFunction(() => document.querySelector("#sweep-status")?.dataset.state === "running");
   await page.click("#sweep-cancel");
   await page.waitForFunction(() => document.querySelector("#sweep-status")?.dataset.state === "cancelled", null, { timeout: 30_000 });
@@ -237,4 +239,22 @@ test("an unknown lab shows a not-found page", async () => {
   await shot(page, "not-found");
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+test("without a WebGPU adapter the site stays on the CPU and says why", async () => {
+  const plain = await launch(CHROMIUM_ARGS_NO_WEBGPU);
+  try {
+    const { page, problems } = await openPage(plain, origin);
+    await page.goto(origin + "/?lab=stablemax&p=f64&z=0,1,2");
+    const chip = await gpuChip(page);
+    assert.equal(await chip.getAttribute("data-backend"), "cpu");
+    assert.match(await chip.textContent(), /^CPU — .*(adapter|WebGPU)/);
+    // The explorer works the same on the CPU.
+    close(await column(page, "stablemax"), [1 / 6, 1 / 3, 1 / 2], 1e-11);
+    await page.waitForFunction(() => document.querySelector("#sweep-status")?.dataset.state === "done", null, { timeout: 60_000 });
+    await shot(page, "stablemax-cpu-fallback");
+    assert.deepEqual(problems, []);
+  } finally {
+    await plain.close();
+  }
 });

@@ -28,6 +28,8 @@ pub struct GpuContext {
     device: wgpu::Device,
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
+    /// In browsers: `GPUAdapterInfo.vendor` and `.architecture` (wgpu fills only the description).
+    browser_label: Option<String>,
     limits: KernelLimits,
     pipelines: Mutex<HashMap<PipelineKey, Arc<CachedPipeline>>>,
     uncaptured: Arc<Mutex<Vec<String>>>,
@@ -89,6 +91,7 @@ impl GpuContext {
             device,
             queue,
             info: adapter.get_info(),
+            browser_label: browser_adapter_label().await,
             limits,
             pipelines: Mutex::new(HashMap::new()),
             uncaptured,
@@ -96,13 +99,16 @@ impl GpuContext {
         })
     }
 
-    /// The adapter's name (e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`); browsers usually hide it,
-    /// then this says so.
+    /// The adapter's name (e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`). Browsers usually leave the
+    /// description empty; then the vendor and architecture they do report (e.g. `google
+    /// swiftshader`), or, without those either, a note that the browser hides it.
     pub fn adapter_name(&self) -> String {
-        if self.info.name.is_empty() {
-            "unknown (hidden by the browser)".to_owned()
-        } else {
+        if !self.info.name.is_empty() {
             self.info.name.clone()
+        } else if let Some(label) = &self.browser_label {
+            label.clone()
+        } else {
+            "unknown (hidden by the browser)".to_owned()
         }
     }
 
@@ -259,6 +265,36 @@ async fn request_adapter() -> Result<wgpu::Adapter, GpuError> {
 }
 
 /// Whether the global object (window or worker) has `navigator.gpu`.
+#[cfg(target_arch = "wasm32")]
+async fn browser_adapter_label() -> Option<String> {
+    use js_sys::wasm_bindgen::{JsCast, JsValue};
+    use js_sys::Reflect;
+    let get = |obj: &JsValue, key: &str| Reflect::get(obj, &JsValue::from_str(key)).ok();
+    let global: JsValue = js_sys::global().into();
+    let gpu = get(&global, "navigator").and_then(|n| get(&n, "gpu"))?;
+    let request = get(&gpu, "requestAdapter")?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    let promise = request
+        .call0(&gpu)
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let info = get(&adapter, "info")?;
+    let parts: Vec<String> = ["vendor", "architecture"]
+        .iter()
+        .filter_map(|k| get(&info, k).and_then(|v| v.as_string()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn browser_adapter_label() -> Option<String> {
+    None
+}
+
 #[cfg(target_arch = "wasm32")]
 fn navigator_has_gpu() -> bool {
     use js_sys::wasm_bindgen::JsValue;

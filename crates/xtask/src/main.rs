@@ -69,6 +69,7 @@ fn test(root: &Path) -> ExitCode {
         tally.record("set-up", Outcome::failed());
         return tally.finish();
     }
+    setup::runtime_dir();
     let gpu_env: &[(&str, &str)] = &[("SCALELAB_REQUIRE_GPU", "1")];
     tally.record(
         "rustfmt",
@@ -126,7 +127,7 @@ fn test(root: &Path) -> ExitCode {
             root,
             "native tests (GPU tests on Vulkan, required)",
             "cargo",
-            &["test", "--workspace", "--locked"],
+            &["test", "--workspace", "--locked", "--no-fail-fast"],
             gpu_env,
         ),
     );

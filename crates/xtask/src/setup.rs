@@ -178,6 +178,19 @@ pub fn test_tools(root: &Path) -> Result<(), String> {
     )
 }
 
+/// Mesa's Vulkan loader complains on stderr without a private `XDG_RUNTIME_DIR`; give it one.
+pub fn runtime_dir() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    let dir = std::env::temp_dir().join("scalelab-xdg-runtime");
+    if fs::create_dir_all(&dir).is_ok() {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o700));
+        std::env::set_var("XDG_RUNTIME_DIR", dir);
+    }
+}
+
 fn copy(from: &Path, to: &Path) -> Result<(), String> {
     fs::copy(from, to)
         .map(|_| ())

@@ -196,22 +196,22 @@ impl Axis {
     }
 }
 
-/// The round step (1, 2 or 5 × 10^k) closest above `raw`.
+/// The round step (1, 2 or 5 × 10^k) nearest to `raw` on a log scale (thresholds √2, √10, √50), so
+/// that about the asked-for number of ticks results.
 pub fn nice_step(raw: f64) -> f64 {
     if !(raw.is_finite() && raw > 0.0) {
         return 1.0;
     }
-    let exp = raw.log10().floor();
-    let base = 10f64.powf(exp);
+    let base = 10f64.powf(raw.log10().floor());
     let frac = raw / base;
-    let m = if frac <= 1.0 + 1e-9 {
-        1.0
-    } else if frac <= 2.0 + 1e-9 {
-        2.0
-    } else if frac <= 5.0 + 1e-9 {
-        5.0
-    } else {
+    let m = if frac >= 50f64.sqrt() {
         10.0
+    } else if frac >= 10f64.sqrt() {
+        5.0
+    } else if frac >= 2f64.sqrt() {
+        2.0
+    } else {
+        1.0
     };
     m * base
 }
@@ -267,9 +267,12 @@ mod tests {
 
     #[test]
     fn nice_steps_are_one_two_five() {
-        assert_eq!(nice_step(0.13), 0.2);
-        assert_eq!(nice_step(3.0), 5.0);
-        assert_eq!(nice_step(7.0), 10.0);
+        assert_eq!(nice_step(0.13), 0.1);
+        assert_eq!(nice_step(0.2), 0.2);
+        assert_eq!(nice_step(3.0), 2.0);
+        assert_eq!(nice_step(4.0), 5.0);
+        assert_eq!(nice_step(7.0), 5.0);
+        assert_eq!(nice_step(8.0), 10.0);
         assert_eq!(nice_step(1.0), 1.0);
         assert_eq!(nice_step(0.0), 1.0);
     }
