@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod fit;
 pub mod io;
 pub mod ops;
 pub mod precision;

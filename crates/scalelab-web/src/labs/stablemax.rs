@@ -428,8 +428,11 @@ pub fn StableMaxLab() -> impl IntoView {
             <div class="field wide">
                 <label for="preset">"Preset"</label>
                 <select id="preset" on:change=move |ev| set_preset(&event_target_value(&ev))
-                    prop:value=move || logits_text.get()>
-                    <option value="" disabled=true>"Choose a preset…"</option>
+                    prop:value=move || {
+                        let z = logits_text.get();
+                        PRESETS.iter().find(|(p, _)| *p == z).map(|(p, _)| p.to_string()).unwrap_or_default()
+                    }>
+                    <option value="" disabled=true>"Your own logits"</option>
                     {PRESETS.iter().map(|(z, name)| view! { <option value=*z>{*name}</option> }).collect_view()}
                 </select>
             </div>
