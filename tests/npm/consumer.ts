@@ -13,6 +13,13 @@ import {
   type Evaluation,
   type Precision,
   type ScalelabErrorName,
+  fitScalingLaw,
+  chinchillaAllocation,
+  stepLaw,
+  lrScheduleAreas,
+  models,
+  type FitOutput,
+  type ModelInfo,
 } from "scalelab";
 
 const p: Float64Array = stablemax([0, 1, 2]);
@@ -37,10 +44,24 @@ function describe(err: unknown): ScalelabErrorName | "other" {
       case "IndexOutOfRange":
       case "DimensionMismatch":
       case "InvalidValue":
+      case "TooFewPoints":
+      case "LogOfNonPositive":
+      case "NegativeWeight":
+      case "InvalidBounds":
+      case "ModelUndefined":
+      case "InvalidFormula":
+      case "InvalidCsv":
         return name;
     }
   }
   return "other";
 }
 
+const fitted: FitOutput = fitScalingLaw({ model: "chinchilla", x: [[1e9, 2e10]], y: [2.5], residual: "log", starts: "hoffmann4500", bootstrap: 100 });
+const frontier: number = chinchillaAllocation(406.4, 410.7, 0.34, 0.28, 1e23).params + fitted.params[0];
+const lr: number = stepLaw(1e9, 1e11).lr;
+const areas: number[] = lrScheduleAreas([1, 1, 0.5], 0.999).s2;
+const list: ModelInfo[] = models();
+
+export const summary2 = [frontier, lr, areas, list];
 export const summary = [p, q, lq, g, half, e.sumExp, collapsed, onset, parsed, describe(new Error("x"))];

@@ -1,10 +1,12 @@
 //! The one error type of `scalelab-core`.
 //!
-//! Every variant is structured (no free-form strings except [`CoreError::InvalidValue::reason`]),
+//! Every variant is structured (free-form text only in the `reason` of [`CoreError::InvalidValue`],
+//! [`CoreError::InvalidFormula`] and [`CoreError::InvalidCsv`]),
 //! its message says what to fix, and [`CoreError::code`] gives the variant name, which the npm
 //! package publishes as the stable JS `Error.name`.
 //!
-//! Indices in messages are **0-based**, as in the Rust and JS APIs.
+//! Indices in messages are **0-based**, as in the Rust and JS APIs, except the line and column of
+//! [`CoreError::InvalidCsv`], which are 1-based as a user sees them in the file.
 
 /// Errors returned by the numerics in this crate. No function of this crate panics on user input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -87,6 +89,91 @@ pub enum CoreError {
         /// Why, and what to give instead.
         reason: String,
     },
+
+    /// Fewer observations (with positive weight) than parameters to fit.
+    #[error(
+        "{n} observations (with positive weight) for {p} parameters; give at least {p} observations \
+         or fit a model with fewer parameters"
+    )]
+    TooFewPoints {
+        /// Observations with positive weight.
+        n: usize,
+        /// Parameters to fit.
+        p: usize,
+    },
+
+    /// A value that a logarithm is taken of is zero or negative.
+    #[error(
+        "{what} at index {index} (0-based) is {value}, but log residual space needs values > 0; \
+         remove that row or fit in linear space"
+    )]
+    LogOfNonPositive {
+        /// The input that held the value (e.g. `"y"`).
+        what: &'static str,
+        /// 0-based position of the first offending value (the observation's row).
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
+
+    /// A weight is negative.
+    #[error("weight at index {index} (0-based) is {value}; weights must be ≥ 0 (0 drops the row)")]
+    NegativeWeight {
+        /// 0-based row of the weight.
+        index: usize,
+        /// The offending weight.
+        value: f64,
+    },
+
+    /// A `(lower, upper)` bound pair is not an interval.
+    #[error(
+        "bounds of parameter {index} (0-based) are [{lower}, {upper}]; give lower < upper \
+         (±inf for none, never NaN)"
+    )]
+    InvalidBounds {
+        /// 0-based parameter index.
+        index: usize,
+        /// The lower bound given.
+        lower: f64,
+        /// The upper bound given.
+        upper: f64,
+    },
+
+    /// The model is undefined (non-finite, or ≤ 0 in log residual space) at the start values.
+    #[error(
+        "the model gives {value} at observation {index} (0-based) for the start values; choose start \
+         values where it is finite (and > 0 in log residual space)"
+    )]
+    ModelUndefined {
+        /// 0-based row of the first observation where the model failed.
+        index: usize,
+        /// The value the model returned.
+        value: f64,
+    },
+    /// A typed formula (custom model) could not be parsed.
+    #[error("formula error at character {position} (0-based) near “{token}”: {reason}")]
+    InvalidFormula {
+        /// 0-based character (not byte) offset of the offending token in the formula.
+        position: usize,
+        /// The offending token (at most 40 characters; empty at the end of the formula).
+        token: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+
+    /// A cell or line of a CSV table could not be read. Unlike other indices, `row` and `column`
+    /// are **1-based**, as a user sees them in a text editor or spreadsheet.
+    #[error("CSV line {row}, column {column} (1-based): “{text}”: {reason}")]
+    InvalidCsv {
+        /// 1-based line of the file where the record starts (the header is usually line 1).
+        row: usize,
+        /// 1-based column (field) number; 0 when the problem concerns the whole line.
+        column: usize,
+        /// The offending text (at most 40 characters).
+        text: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
 }
 
 impl CoreError {
@@ -100,6 +187,13 @@ impl CoreError {
             CoreError::IndexOutOfRange { .. } => "IndexOutOfRange",
             CoreError::DimensionMismatch { .. } => "DimensionMismatch",
             CoreError::InvalidValue { .. } => "InvalidValue",
+            CoreError::TooFewPoints { .. } => "TooFewPoints",
+            CoreError::LogOfNonPositive { .. } => "LogOfNonPositive",
+            CoreError::NegativeWeight { .. } => "NegativeWeight",
+            CoreError::InvalidBounds { .. } => "InvalidBounds",
+            CoreError::ModelUndefined { .. } => "ModelUndefined",
+            CoreError::InvalidFormula { .. } => "InvalidFormula",
+            CoreError::InvalidCsv { .. } => "InvalidCsv",
         }
     }
 
@@ -189,6 +283,64 @@ mod tests {
                 },
                 "NotANumber",
                 "“abc” (item 2, 0-based) is not a number",
+            ),
+            (
+                CoreError::TooFewPoints { n: 2, p: 3 },
+                "TooFewPoints",
+                "2 observations (with positive weight) for 3 parameters",
+            ),
+            (
+                CoreError::LogOfNonPositive {
+                    what: "y",
+                    index: 4,
+                    value: -1.0,
+                },
+                "LogOfNonPositive",
+                "y at index 4 (0-based) is -1",
+            ),
+            (
+                CoreError::NegativeWeight {
+                    index: 1,
+                    value: -0.5,
+                },
+                "NegativeWeight",
+                "weight at index 1 (0-based) is -0.5",
+            ),
+            (
+                CoreError::InvalidBounds {
+                    index: 0,
+                    lower: 2.0,
+                    upper: 1.0,
+                },
+                "InvalidBounds",
+                "bounds of parameter 0 (0-based) are [2, 1]",
+            ),
+            (
+                CoreError::ModelUndefined {
+                    index: 3,
+                    value: f64::NAN,
+                },
+                "ModelUndefined",
+                "gives NaN at observation 3 (0-based)",
+            ),
+            (
+                CoreError::InvalidFormula {
+                    position: 4,
+                    token: "foo".into(),
+                    reason: "unknown function".into(),
+                },
+                "InvalidFormula",
+                "character 4 (0-based) near “foo”: unknown function",
+            ),
+            (
+                CoreError::InvalidCsv {
+                    row: 3,
+                    column: 2,
+                    text: "abc".into(),
+                    reason: "not a number".into(),
+                },
+                "InvalidCsv",
+                "CSV line 3, column 2 (1-based): “abc”: not a number",
             ),
         ];
         for (err, code, fragment) in cases {

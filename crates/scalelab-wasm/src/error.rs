@@ -13,7 +13,14 @@ export type ScalelabErrorName =
   | "OutOfRange"
   | "IndexOutOfRange"
   | "DimensionMismatch"
-  | "InvalidValue";
+  | "InvalidValue"
+  | "TooFewPoints"
+  | "LogOfNonPositive"
+  | "NegativeWeight"
+  | "InvalidBounds"
+  | "ModelUndefined"
+  | "InvalidFormula"
+  | "InvalidCsv";
 "#;
 
 /// An error on its way to JavaScript.

@@ -5,7 +5,9 @@
 #![warn(missing_docs)]
 
 mod error;
+mod fit;
 mod stablemax;
 
 pub use error::ScalelabError;
+pub use fit::*;
 pub use stablemax::*;

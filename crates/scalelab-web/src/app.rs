@@ -2,14 +2,14 @@
 //! query key; the worker and GPU probe shared by every lab.
 
 use crate::compute_backend::{start_probe, BackendChip};
-use crate::labs::{home::Home, stablemax::StableMaxLab};
+use crate::labs::{fit::FitLab, home::Home, stablemax::StableMaxLab};
 use crate::theme::ThemeToggle;
 use crate::url_state::UrlState;
 use crate::worker::client::ComputeWorker;
 use leptos::prelude::*;
 
 /// Labs reachable from the navigation: (query value, link text).
-const NAV: [(&str, &str); 2] = [("home", "Home"), ("stablemax", "StableMax")];
+const NAV: [(&str, &str); 3] = [("home", "Home"), ("stablemax", "StableMax"), ("fit", "Fit")];
 
 /// The whole site.
 #[component]
@@ -31,6 +31,7 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         let title = match current.get().as_str() {
             "stablemax" => "StableMax & Softmax Collapse · Scalelab",
+            "fit" => "Fit a scaling law · Scalelab",
             "home" => "Scalelab — interactive, exact ML-scaling mathematics",
             _ => "Not found · Scalelab",
         };
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
             {move || match current.get().as_str() {
                 "home" => view! { <Home /> }.into_any(),
                 "stablemax" => view! { <StableMaxLab /> }.into_any(),
+                "fit" => view! { <FitLab /> }.into_any(),
                 other => {
                     let other = other.to_string();
                     view! {

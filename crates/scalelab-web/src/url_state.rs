@@ -121,9 +121,10 @@ mod browser {
 
         /// Reactive read of one key: notifies only when that key's value changes, so a control's
         /// update does not re-run views that depend on other keys.
-        pub fn read(&self, key: &'static str) -> Memo<Option<String>> {
+        pub fn read(&self, key: impl Into<String>) -> Memo<Option<String>> {
             let query = self.query;
-            Memo::new(move |_| query.with(|q| q.get(key).map(str::to_string)))
+            let key = key.into();
+            Memo::new(move |_| query.with(|q| q.get(&key).map(str::to_string)))
         }
 
         /// Sets (or with `None` removes) keys and replaces the current history entry: no new entry, no

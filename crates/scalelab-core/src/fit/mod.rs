@@ -17,12 +17,15 @@
 use serde::{Deserialize, Serialize};
 
 pub mod allocation;
+pub mod analysis;
 pub mod covariance;
+pub mod dataset;
 pub mod formula;
 pub mod hoffmann;
 pub mod losses;
 pub mod models;
 pub mod multistart;
+pub mod presets;
 pub mod schedule;
 pub mod solvers;
 pub mod step_law;
@@ -160,7 +163,12 @@ pub enum Termination {
 impl Termination {
     /// `true` for the three convergence criteria.
     pub fn converged(&self) -> bool {
-        matches!(self, Termination::CostConverged | Termination::StepConverged | Termination::GradientConverged)
+        matches!(
+            self,
+            Termination::CostConverged
+                | Termination::StepConverged
+                | Termination::GradientConverged
+        )
     }
 }
 

@@ -5,6 +5,13 @@
 //! derived in the comment, or the numpy/ml_dtypes peer vectors in `tests/vectors/`.
 
 mod errors;
+mod fit_analysis;
+mod fit_chinchilla;
+mod fit_models;
+mod fit_nist;
+#[cfg(not(target_arch = "wasm32"))]
+mod fuzz_inputs;
+mod io_csv;
 mod ops;
 mod precision;
 mod stablemax;

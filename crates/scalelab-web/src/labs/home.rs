@@ -23,7 +23,7 @@ const LABS: [LabCard; 5] = [
         title: "Fit: scaling laws",
         blurb: "Power laws, Chinchilla L(N,D), broken power laws and loss-curve laws fitted exactly, with \
                 uncertainty, extrapolation and compute-optimal allocation.",
-        ready: false,
+        ready: true,
     },
     LabCard {
         key: "kernels",

@@ -1,4 +1,5 @@
 //! One module per lab page.
 
+pub mod fit;
 pub mod home;
 pub mod stablemax;

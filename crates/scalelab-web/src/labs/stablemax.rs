@@ -268,9 +268,9 @@ pub fn StableMaxLab() -> impl IntoView {
             let current = job.get_value();
             let mine = |id: u64| current == Some(id);
             match msg {
-                FromWorker::Progress { id, done, total } if mine(id) => {
-                    sweep.set(Sweep::Running { done, total })
-                }
+                FromWorker::Progress {
+                    id, done, total, ..
+                } if mine(id) => sweep.set(Sweep::Running { done, total }),
                 FromWorker::Done {
                     id,
                     output: JobOutput::GradientSweep(result),

@@ -1,10 +1,9 @@
 //! Saving a rendered chart as a standalone SVG or a PNG file.
 
+use crate::download::{blob_url, download_href, download_text};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{
-    Blob, BlobPropertyBag, HtmlAnchorElement, HtmlCanvasElement, HtmlImageElement, SvgElement, Url,
-};
+use web_sys::{HtmlCanvasElement, HtmlImageElement, SvgElement, Url};
 
 /// A file name made of the title's letters and digits.
 pub fn file_stem(title: &str) -> String {
@@ -73,30 +72,13 @@ pub fn svg_markup(svg: &SvgElement) -> Result<String, JsValue> {
     web_sys::XmlSerializer::new()?.serialize_to_string(&clone)
 }
 
-fn download(href: &str, name: &str) -> Result<(), JsValue> {
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or("no document")?;
-    let a: HtmlAnchorElement = document.create_element("a")?.unchecked_into();
-    a.set_href(href);
-    a.set_download(name);
-    a.click();
-    Ok(())
-}
-
-fn svg_blob_url(markup: &str) -> Result<String, JsValue> {
-    let parts = js_sys::Array::of1(&JsValue::from_str(markup));
-    let opts = BlobPropertyBag::new();
-    opts.set_type("image/svg+xml;charset=utf-8");
-    let blob = Blob::new_with_str_sequence_and_options(&parts, &opts)?;
-    Url::create_object_url_with_blob(&blob)
-}
-
 /// Downloads the chart as `<stem>.svg`.
 pub fn save_svg(svg: &SvgElement, stem: &str) -> Result<(), JsValue> {
-    let url = svg_blob_url(&svg_markup(svg)?)?;
-    download(&url, &format!("{stem}.svg"))?;
-    Url::revoke_object_url(&url)
+    download_text(
+        &format!("{stem}.svg"),
+        "image/svg+xml;charset=utf-8",
+        &svg_markup(svg)?,
+    )
 }
 
 /// Downloads the chart as `<stem>.png` at twice its on-screen size.
@@ -104,7 +86,7 @@ pub fn save_png(svg: &SvgElement, stem: &str) -> Result<(), JsValue> {
     let markup = svg_markup(svg)?;
     let rect = svg.get_bounding_client_rect();
     let (w, h) = (rect.width().max(1.0) * 2.0, rect.height().max(1.0) * 2.0);
-    let url = svg_blob_url(&markup)?;
+    let url = blob_url(&markup, "image/svg+xml;charset=utf-8")?;
     let img = HtmlImageElement::new()?;
     let stem = stem.to_string();
     let img2 = img.clone();
@@ -122,7 +104,7 @@ pub fn save_png(svg: &SvgElement, stem: &str) -> Result<(), JsValue> {
                 .ok_or("no 2d context")?
                 .unchecked_into();
             ctx.draw_image_with_html_image_element_and_dw_and_dh(&img2, 0.0, 0.0, w, h)?;
-            download(
+            download_href(
                 &canvas.to_data_url_with_type("image/png")?,
                 &format!("{stem}.png"),
             )

@@ -5,6 +5,7 @@
 //! id. Long-running streams (training epochs in later labs) add an output variant that carries a partial
 //! result in each progress step; the framing stays the same.
 
+use scalelab_core::fit::analysis::{FitReport, FitRequest};
 use scalelab_core::stablemax::Loss;
 use scalelab_core::{CoreError, Precision};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,8 @@ pub enum FromWorker {
     Progress {
         /// The job.
         id: u64,
+        /// What is being done (e.g. "fit", "bootstrap"); empty for single-stage jobs.
+        stage: String,
         /// Finished units.
         done: u32,
         /// All units.
@@ -68,6 +71,16 @@ pub enum FromWorker {
 pub enum Job {
     /// The correct-class gradient over a log-spaced range of logit scales, in every precision.
     GradientSweep(GradientSweep),
+    /// A scaling-law fit with its multi-start, bootstrap, band and backtest.
+    Fit(Box<FitRequest>),
+}
+
+impl Job {
+    /// `true` for jobs that yield between slices and so see a [`ToWorker::Cancel`]; the others run
+    /// to the end in one go, and the page cancels them by restarting the worker.
+    pub fn yields(&self) -> bool {
+        matches!(self, Job::GradientSweep(_))
+    }
 }
 
 /// Input of [`Job::GradientSweep`].
@@ -141,6 +154,13 @@ impl GradientSweep {
 pub enum JobOutput {
     /// Result of [`Job::GradientSweep`].
     GradientSweep(GradientSweepResult),
+    /// Result of [`Job::Fit`], with the time the worker spent on it.
+    Fit {
+        /// The report.
+        report: Box<FitReport>,
+        /// Milliseconds of computation in the worker.
+        millis: f64,
+    },
 }
 
 /// Output of [`Job::GradientSweep`].

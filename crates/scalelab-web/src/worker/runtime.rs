@@ -4,6 +4,7 @@
 use super::protocol::{
     FromWorker, GradientSweep, GradientSweepResult, Job, JobOutput, PrecisionCurve, ToWorker,
 };
+use scalelab_core::fit::analysis::{analyse, FitRequest, Stage};
 use scalelab_core::stablemax::{collapse_onset_scale, correct_class_gradient};
 use scalelab_core::{CoreError, Precision};
 use std::cell::RefCell;
@@ -46,6 +47,7 @@ impl Runtime {
                 .gradient_sweep(id, &req)
                 .await
                 .map(|r| r.map(JobOutput::GradientSweep)),
+            Job::Fit(req) => self.fit(id, &req).map(Some),
         };
         let reply = match outcome {
             Ok(Some(output)) => FromWorker::Done { id, output },
@@ -106,6 +108,7 @@ impl Runtime {
             }
             self.post(&FromWorker::Progress {
                 id,
+                stage: String::new(),
                 done: done as u32,
                 total,
             });
@@ -120,6 +123,38 @@ impl Runtime {
         }
         let scales = keep.iter().map(|&i| scales[i]).collect();
         Ok(Some(GradientSweepResult { scales, curves }))
+    }
+}
+
+impl Runtime {
+    /// Runs a fit to the end (it does not yield; the page cancels it by restarting the worker),
+    /// posting progress at most every 50 ms.
+    fn fit(&self, id: u64, req: &FitRequest) -> Result<JobOutput, CoreError> {
+        let started = js_sys::Date::now();
+        let mut last = 0.0;
+        let mut progress = |stage: Stage, done: usize, total: usize| {
+            let now = js_sys::Date::now();
+            if now - last >= 50.0 || done == total {
+                last = now;
+                let stage = match stage {
+                    Stage::Fit => "fit",
+                    Stage::Bootstrap => "bootstrap",
+                    Stage::Backtest => "backtest",
+                };
+                self.post(&FromWorker::Progress {
+                    id,
+                    stage: stage.into(),
+                    done: done as u32,
+                    total: total as u32,
+                });
+            }
+            true
+        };
+        let report = analyse(req, &mut progress)?;
+        Ok(JobOutput::Fit {
+            report: Box::new(report),
+            millis: js_sys::Date::now() - started,
+        })
     }
 }
 

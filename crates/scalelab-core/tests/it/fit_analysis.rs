@@ -1,0 +1,268 @@
+//! The Fit page's pipeline: presets → table → observations → analysis.
+//! Reference values: the published law constants the data are generated from (Hoffmann et al. 2022
+//! E = 1.69, A = 406.4, B = 410.7, α = 0.34, β = 0.28; Kaplan et al. 2020 Table 2), science.md §7
+//! items 15 and 21, and exact recovery of a known law from noise-free data.
+
+use scalelab_core::fit::analysis::{analyse, FitRequest, Method, ModelChoice, Starts};
+use scalelab_core::fit::dataset::{observations, Columns};
+use scalelab_core::fit::models::BuiltinModel;
+use scalelab_core::fit::presets::Preset;
+use scalelab_core::fit::{Data, FitOptions, ResidualSpace};
+use scalelab_core::io::csv::{read_table, CsvOptions};
+use scalelab_core::CoreError;
+
+fn rel(a: f64, b: f64) -> f64 {
+    ((a - b) / b).abs()
+}
+
+fn request(model: BuiltinModel, data: Data, schedule: Option<Vec<f64>>) -> FitRequest {
+    FitRequest {
+        start: model.default_start(&data),
+        model: ModelChoice::Builtin { model },
+        data,
+        schedule,
+        options: FitOptions {
+            residual: ResidualSpace::Log,
+            ..FitOptions::default()
+        },
+        method: Method::LeastSquares,
+        starts: Starts::Single,
+        bootstrap: 0,
+        seed: 0,
+        curve_inputs: vec![],
+        extrapolate: 10.0,
+        holdout: 0,
+    }
+}
+
+fn preset_observations(p: Preset) -> (FitRequest, Vec<String>) {
+    let table = read_table(&p.csv(0), &CsvOptions::default()).expect("preset CSV parses");
+    let inputs: Vec<String> = p
+        .model()
+        .input_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let obs =
+        observations(&table, &inputs, &Columns::guess(&table), None, true).expect("observations");
+    (request(p.model(), obs.data, obs.schedule), table.columns)
+}
+
+#[test]
+fn every_preset_fits_its_own_law() {
+    for p in Preset::ALL {
+        let (req, _) = preset_observations(p);
+        let r = analyse(&req, &mut |_, _, _| true).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+        assert!(
+            r.fit.termination.converged(),
+            "{p:?}: {:?}",
+            r.fit.termination
+        );
+        // The generated noise is ≤ 1 %: the fit's relative residuals stay within a few %.
+        let worst = r
+            .residuals
+            .iter()
+            .zip(&req.data.y)
+            .map(|(e, y)| (e / y).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 0.05, "{p:?}: worst relative residual {worst}");
+    }
+}
+
+#[test]
+fn chinchilla_preset_recovers_hoffmanns_constants_and_allocation() {
+    let (req, columns) = preset_observations(Preset::Chinchilla);
+    assert_eq!(columns, ["params", "tokens", "loss"]);
+    let r = analyse(&req, &mut |_, _, _| true).unwrap();
+    let p = &r.fit.params;
+    assert!(
+        (p[3] - 0.34).abs() < 0.03 && (p[4] - 0.28).abs() < 0.03,
+        "{p:?}"
+    );
+    assert!((p[0] - 1.69).abs() < 0.1, "{p:?}");
+    let a = r.allocation.expect("Chinchilla fits report the allocation");
+    // a = β/(α+β), b = α/(α+β) (science.md §4a): check the rule against the fitted exponents.
+    assert!(rel(a.rule.a, p[4] / (p[3] + p[4])) < 1e-12);
+    assert_eq!(r.curve.axis, "compute-optimal C");
+    assert!(r.curve.at.last().unwrap() > &(6.0 * 3e9 * 1e11));
+}
+
+#[test]
+fn exact_data_are_recovered_with_backtest_and_bootstrap() {
+    // y = 0.5 + 3·x^(−0.4): a known law, noise-free.
+    let xs: Vec<f64> = (0..20).map(|i| 10f64.powf(1.0 + 0.2 * i as f64)).collect();
+    let ys: Vec<f64> = xs.iter().map(|x| 0.5 + 3.0 * x.powf(-0.4)).collect();
+    let data = Data {
+        n_inputs: 1,
+        x: xs,
+        y: ys,
+        weights: None,
+    };
+    let mut req = request(BuiltinModel::PowerLawPlusConstant, data, None);
+    req.bootstrap = 50;
+    req.seed = 7;
+    req.holdout = 4;
+    let r = analyse(&req, &mut |_, _, _| true).unwrap();
+    for (got, want) in r.fit.params.iter().zip([0.5, 3.0, 0.4]) {
+        assert!(rel(*got, want) < 1e-8, "{:?}", r.fit.params);
+    }
+    let b = r.backtest.unwrap();
+    assert_eq!(
+        b.indices,
+        vec![16, 17, 18, 19],
+        "the largest runs are held out"
+    );
+    assert!(b.relative_error.iter().all(|e| e.abs() < 1e-8));
+    let boot = r.bootstrap.unwrap();
+    assert!(boot.successful >= 45);
+    assert!(boot.lower95[2] <= 0.4 + 1e-9 && boot.upper95[2] >= 0.4 - 1e-9);
+    assert_eq!(r.curve.band, "delta method");
+    assert_eq!(r.curve.at.len(), 200);
+}
+
+#[test]
+fn tokens_come_from_compute_and_schedules_give_tissue_areas() {
+    let table = read_table(
+        "params,compute,loss\n1e9,6e19,3.0\n2e9,2.4e20,2.8\n",
+        &CsvOptions::default(),
+    )
+    .unwrap();
+    let inputs = vec!["N".to_string(), "D".to_string()];
+    let obs = observations(&table, &inputs, &Columns::guess(&table), None, true).unwrap();
+    // D = C/(6N): 6e19/(6·1e9) = 1e10, 2.4e20/(6·2e9) = 2e10.
+    assert_eq!(obs.data.x, vec![1e9, 1e10, 2e9, 2e10]);
+
+    // science.md §7 item 21: schedule [1,1,1,1,1,0.5,…], λ = 0.9.
+    let mut csv = String::from("step,lr,loss\n");
+    for (k, lr) in [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5]
+        .iter()
+        .enumerate()
+    {
+        csv.push_str(&format!(
+            "{},{lr},{}\n",
+            k + 1,
+            if k % 3 == 2 {
+                "2.5".to_string()
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let table = read_table(&csv, &CsvOptions::default()).unwrap();
+    let inputs = vec!["S1".to_string(), "S2".to_string()];
+    let obs = observations(&table, &inputs, &Columns::guess(&table), Some(0.9), true).unwrap();
+    assert_eq!(
+        obs.rows,
+        vec![2, 5, 8],
+        "rows without a loss count for the schedule only"
+    );
+    let expect = [(3.0, 0.0), (5.5, 0.5), (7.0, 1.7195)];
+    for (k, (s1, s2)) in expect.iter().enumerate() {
+        assert!(
+            (obs.data.x[2 * k] - s1).abs() < 1e-12 && (obs.data.x[2 * k + 1] - s2).abs() < 1e-12,
+            "{:?}",
+            obs.data.x
+        );
+    }
+}
+
+#[test]
+fn bad_rows_are_named_by_line_and_column() {
+    let table = read_table(
+        "params,tokens,loss\n1e9,1e10,3\n-2e9,2e10,2.9\n",
+        &CsvOptions::default(),
+    )
+    .unwrap();
+    let inputs = vec!["N".to_string(), "D".to_string()];
+    match observations(&table, &inputs, &Columns::guess(&table), None, true) {
+        Err(CoreError::InvalidCsv { row, column, .. }) => assert_eq!((row, column), (3, 1)),
+        other => panic!("{other:?}"),
+    }
+    let table = read_table("x,y\n1,2\n2,0\n", &CsvOptions::default()).unwrap();
+    match observations(
+        &table,
+        &["x".to_string()],
+        &Columns::guess(&table),
+        None,
+        true,
+    ) {
+        Err(CoreError::InvalidCsv {
+            row,
+            column,
+            reason,
+            ..
+        }) => {
+            assert_eq!((row, column), (3, 2));
+            assert!(reason.contains("positive"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let table = read_table("step,lr,loss\n1,1,3\n1,1,2.9\n", &CsvOptions::default()).unwrap();
+    let err = observations(
+        &table,
+        &["S1".to_string(), "S2".to_string()],
+        &Columns::guess(&table),
+        None,
+        true,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::InvalidCsv {
+                row: 3,
+                column: 1,
+                ..
+            }
+        ),
+        "duplicate step: {err:?}"
+    );
+}
+
+#[test]
+fn repeated_x_values_and_wrong_methods_are_refused() {
+    let data = Data {
+        n_inputs: 1,
+        x: vec![1.0, 1.0, 2.0, 2.0],
+        y: vec![3.0, 3.1, 2.0, 2.1],
+        weights: None,
+    };
+    let err = analyse(
+        &request(BuiltinModel::PowerLawPlusConstant, data.clone(), None),
+        &mut |_, _, _| true,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("distinct"), "{err}");
+    let mut req = request(BuiltinModel::PowerLaw, data, None);
+    req.method = Method::Hoffmann { delta: 1e-3 };
+    assert!(matches!(
+        analyse(&req, &mut |_, _, _| true),
+        Err(CoreError::InvalidValue { what: "method", .. })
+    ));
+}
+
+#[test]
+fn a_formula_model_fits_like_the_builtin() {
+    let xs: Vec<f64> = (0..15).map(|i| 10f64.powf(0.5 + 0.25 * i as f64)).collect();
+    let ys: Vec<f64> = xs.iter().map(|x| 1.2 + 5.0 * x.powf(-0.3)).collect();
+    let mut req = request(
+        BuiltinModel::PowerLawPlusConstant,
+        Data {
+            n_inputs: 1,
+            x: xs,
+            y: ys,
+            weights: None,
+        },
+        None,
+    );
+    req.model = ModelChoice::Formula {
+        text: "E + A*x^(-alpha)".into(),
+        inputs: vec!["x".into()],
+    };
+    req.start = vec![1.0, 1.0, 0.5];
+    let r = analyse(&req, &mut |_, _, _| true).unwrap();
+    assert_eq!(r.names, ["E", "A", "alpha"]);
+    for (got, want) in r.fit.params.iter().zip([1.2, 5.0, 0.3]) {
+        assert!(rel(*got, want) < 1e-8, "{:?}", r.fit.params);
+    }
+}
