@@ -35,6 +35,12 @@ test("the preset fits on arrival and recovers the law it was generated from", as
   assert.ok(Math.abs((await param(page, "E")) - 1.69) < 0.1);
   assert.ok((await page.locator('[data-chart="fit"] circle').count()) >= 54);
   assert.ok((await page.locator("#fit-allocation tbody tr").count()) > 3);
+  // Step Law calculator at N = 1e9, D = 1e11: η = 1.6325e-3, B = 1.1077e6 tokens (science.md §7 item 20).
+  assert.match(await page.textContent("#steplaw-result"), /η_opt = 1\.6325e-3, B_opt = 1\.1077e6 tokens/);
+  await page.fill("#fit-sn", "-5");
+  await page.waitForFunction(() => document.querySelector("#sn-error")?.textContent.includes("out of range"));
+  assert.equal(await page.textContent("#steplaw-result"), "");
+  await page.fill("#fit-sn", "1e9");
   await shot(page, "fit");
   assert.deepEqual(problems, []);
   await context.close();

@@ -78,7 +78,8 @@ export interface FitOutput {
   startsRun: number;
   startsConverged: number;
   bootstrap: { successful: number; stdErrors: number[]; lower95: number[]; upper95: number[] } | null;
-  curve: { axis: string; at: number[]; mean: number[]; lower: number[]; upper: number[]; band: string };
+  /** The fitted curve with its 95 % confidence band (`lower`/`upper`) and prediction band. */
+  curve: { axis: string; at: number[]; mean: number[]; lower: number[]; upper: number[]; band: string; predictionLower: number[]; predictionUpper: number[] };
   fitted: number[];
   residuals: number[];
   backtest: { indices: number[]; actual: number[]; predicted: number[]; relativeError: number[]; params: number[] } | null;
@@ -284,6 +285,8 @@ struct CurveDto {
     lower: Vec<f64>,
     upper: Vec<f64>,
     band: String,
+    prediction_lower: Vec<f64>,
+    prediction_upper: Vec<f64>,
 }
 
 #[derive(Serialize)]
@@ -385,6 +388,8 @@ fn output(r: FitReport) -> FitOutput {
             lower: r.curve.lower,
             upper: r.curve.upper,
             band: r.curve.band,
+            prediction_lower: r.curve.prediction_lower,
+            prediction_upper: r.curve.prediction_upper,
         },
         fitted: r.fitted,
         residuals: r.residuals,

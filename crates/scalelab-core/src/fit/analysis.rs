@@ -136,6 +136,11 @@ pub struct Curve {
     pub upper: Vec<f64>,
     /// How the band was made: `"delta method"`, `"bootstrap"` or `"none"`.
     pub band: String,
+    /// Lower end of the 95 % prediction band (where a new run would fall: the confidence band widened
+    /// by the residual variance `s² = RSS/(n − p)`); NaN where unavailable.
+    pub prediction_lower: Vec<f64>,
+    /// Upper end of the 95 % prediction band.
+    pub prediction_upper: Vec<f64>,
 }
 
 /// Held-out runs predicted by a fit on the rest.
@@ -539,12 +544,16 @@ pub fn analyse(
         lower: vec![f64::NAN; n_curve],
         upper: vec![f64::NAN; n_curve],
         band: "none".into(),
+        prediction_lower: vec![f64::NAN; n_curve],
+        prediction_upper: vec![f64::NAN; n_curve],
     };
     if let Some(cov) = &main.fit.covariance {
         let space = req.options.residual;
+        let dof = req.data.len().saturating_sub(params.len());
+        let s2 = (dof > 0 && main.fit.rss.is_finite()).then(|| main.fit.rss / dof as f64);
         let opts = BandOptions {
             level: 0.95,
-            residual_variance: None,
+            residual_variance: s2,
             space,
         };
         if let Ok(band) =
@@ -553,6 +562,10 @@ pub fn analyse(
             curve.lower = band.lower;
             curve.upper = band.upper;
             curve.band = "delta method".into();
+            if let (Some(lo), Some(hi)) = (band.prediction_lower, band.prediction_upper) {
+                curve.prediction_lower = lo;
+                curve.prediction_upper = hi;
+            }
         }
     } else if let Some(b) = bootstrap.as_ref().filter(|b| b.estimates.len() >= 20) {
         let preds: Vec<Vec<f64>> = b

@@ -84,6 +84,12 @@ fn chinchilla_preset_recovers_hoffmanns_constants_and_allocation() {
     // a = β/(α+β), b = α/(α+β) (science.md §4a): check the rule against the fitted exponents.
     assert!(rel(a.rule.a, p[4] / (p[3] + p[4])) < 1e-12);
     assert_eq!(r.curve.axis, "compute-optimal C");
+    // The prediction band (with the residual variance) contains the confidence band of the mean curve.
+    let c = &r.curve;
+    for i in 0..c.mean.len() {
+        assert!(c.prediction_lower[i] < c.lower[i] && c.lower[i] <= c.mean[i], "{i}");
+        assert!(c.mean[i] <= c.upper[i] && c.upper[i] < c.prediction_upper[i], "{i}");
+    }
     assert!(r.curve.at.last().unwrap() > &(6.0 * 3e9 * 1e11));
 }
 

@@ -224,6 +224,9 @@ pub fn FitLab() -> impl IntoView {
     let seed_text = raw("seed", "42");
     let holdout_text = raw("ho", "0");
     let ext_text = raw("ext", "10");
+    let lambda_text = raw("lam", "0.999");
+    let step_n_text = raw("sn", "1e9");
+    let step_d_text = raw("sd", "1e11");
 
     let residual = Memo::new(move |_| {
         if residual_key.get() == "linear" {
@@ -275,10 +278,45 @@ pub fn FitLab() -> impl IntoView {
             })
     });
 
+    let lambda = Memo::new(move |_| {
+        lambda_text
+            .with(|t| parse_f64(t, "momentum decay λ"))
+            .and_then(|v| {
+                if (0.0..=1.0).contains(&v) {
+                    Ok(v)
+                } else {
+                    Err(CoreError::OutOfRange {
+                        what: "momentum decay λ",
+                        value: v,
+                        min: 0.0,
+                        max: 1.0,
+                    })
+                }
+            })
+    });
+    let positive = |text: &str, what: &'static str| -> Result<f64, CoreError> {
+        let v = parse_f64(text, what)?;
+        if v > 0.0 && v.is_finite() {
+            Ok(v)
+        } else {
+            Err(CoreError::OutOfRange {
+                what,
+                value: v,
+                min: f64::MIN_POSITIVE,
+                max: f64::MAX,
+            })
+        }
+    };
+    let step_n = Memo::new(move |_| step_n_text.with(|t| positive(t, "model size N")));
+    let step_d = Memo::new(move |_| step_d_text.with(|t| positive(t, "training tokens D")));
     let obs = Memo::new(move |_| -> Result<Observations, CoreError> {
         let t = table.get()?;
         let positive = residual.get() == ResidualSpace::Log || method_is_hoffmann.get();
-        observations(&t, &inputs.get(), &columns.get(), None, positive)
+        let lambda = lambda.get().map_err(|e| CoreError::InvalidValue {
+            what: "momentum decay λ",
+            reason: e.to_string(),
+        })?;
+        observations(&t, &inputs.get(), &columns.get(), Some(lambda), positive)
     });
     let model = Memo::new(move |_| {
         let o = obs.get().ok();
@@ -522,6 +560,15 @@ pub fn FitLab() -> impl IntoView {
         let report = done_report.get();
         if let Some(r) = &report {
             let c = &r.curve;
+            if c.prediction_lower.iter().any(|v| v.is_finite()) {
+                series.push(Series::band(
+                    "95 % prediction band",
+                    c.at.clone(),
+                    c.prediction_lower.clone(),
+                    c.prediction_upper.clone(),
+                    PALETTE[5],
+                ));
+            }
             if c.lower.iter().any(|v| v.is_finite()) {
                 series.push(Series::band(
                     format!("95 % band ({})", c.band),
@@ -852,6 +899,9 @@ pub fn FitLab() -> impl IntoView {
                 {text_field("seed", "Seed", seed_text, Signal::derive(move || seed.with(err_text)))}
                 {text_field("ho", "Backtest: hold out the largest runs", holdout_text, Signal::derive(move || holdout.with(err_text)))}
                 {text_field("ext", "Extrapolate to × largest run", ext_text, Signal::derive(move || ext.with(err_text)))}
+                {move || inputs.get().iter().any(|n| n == "S1" || n == "S2").then(|| {
+                    text_field("lam", "LR-annealing momentum decay λ (S2)", lambda_text, Signal::derive(move || lambda.with(err_text)))
+                })}
             </div>
             <div class="controls sweep-actions">
                 <button type="button" id="fit-run" on:click=move |_| start_fit()
@@ -943,6 +993,21 @@ pub fn FitLab() -> impl IntoView {
                 </section>
             }
         })}
+        <section class="panel" aria-labelledby="steplaw-heading">
+            <h2 id="steplaw-heading">"Step Law: optimal learning rate and batch size"</h2>
+            <p class="hint">"η_opt = 1.79·N^−0.713·D^0.307 and B_opt = 0.58·D^0.571 tokens (Li et al., “Predictable Scale: Part I”, 2025)."</p>
+            <div class="controls">
+                {text_field("sn", "Model size N (parameters)", step_n_text, Signal::derive(move || step_n.with(err_text)))}
+                {text_field("sd", "Training tokens D", step_d_text, Signal::derive(move || step_d.with(err_text)))}
+            </div>
+            <p id="steplaw-result">{move || match (step_n.get(), step_d.get()) {
+                (Ok(n), Ok(d)) => match scalelab_core::fit::step_law::step_law(n, d) {
+                    Ok(s) => format!("η_opt = {:.4e}, B_opt = {:.4e} tokens", s.lr, s.batch_tokens),
+                    Err(e) => e.to_string(),
+                },
+                _ => String::new(),
+            }}</p>
+        </section>
         <section class="panel" aria-label="Charts">
             <Chart spec=fit_chart id="fit" />
             <Chart spec=residual_chart id="residuals" />
