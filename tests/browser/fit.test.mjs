@@ -167,6 +167,10 @@ test("upload and drop a CSV, custom formula, bootstrap, backtest, exports, URL s
   assert.match(body, /\nb,0\.4/);
   const [json] = await Promise.all([page.waitForEvent("download"), page.click("#export-params-json")]);
   assert.equal(JSON.parse(await readFile(await json.path(), "utf8")).params.length, 3);
+  const [preds] = await Promise.all([page.waitForEvent("download"), page.click("#export-predictions-json")]);
+  const p = JSON.parse(await readFile(await preds.path(), "utf8"));
+  assert.equal(p.runs.observed.length, 20);
+  p.runs.predicted.forEach((f, i) => assert.ok(Math.abs(f - p.runs.observed[i]) < 1e-9 * p.runs.observed[i]));
 
   // The whole state is in the URL: a new page reproduces the fit.
   const link = page.url();

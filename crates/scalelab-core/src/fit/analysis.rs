@@ -306,11 +306,18 @@ fn hoffmann_columns(data: &Data) -> (Vec<f64>, Vec<f64>) {
     )
 }
 
-fn hoffmann_result(h: &hoffmann::HoffmannFit) -> FitResult {
+/// The fit as a [`FitResult`]; `rss` is the sum of squared log residuals `Σ (ln L − ln L̂)²`.
+fn hoffmann_result(h: &hoffmann::HoffmannFit, data: &Data) -> FitResult {
+    let rss = (0..data.len())
+        .map(|i| {
+            let r = data.row(i);
+            (data.y[i].ln() - h.predict(r[0], r[1]).ln()).powi(2)
+        })
+        .sum();
     FitResult {
         params: h.coefficients.to_vec(),
         cost: h.objective,
-        rss: f64::NAN,
+        rss,
         iterations: h.iterations,
         evaluations: h.evaluations,
         termination: h.termination.clone(),
@@ -370,7 +377,7 @@ fn main_fit(
                 &mut hook,
             )?;
             Ok(MainFit {
-                fit: hoffmann_result(&h),
+                fit: hoffmann_result(&h, &req.data),
                 run: h.starts_run,
                 converged: h.starts_converged,
                 cancelled: h.cancelled,

@@ -87,8 +87,14 @@ fn chinchilla_preset_recovers_hoffmanns_constants_and_allocation() {
     // The prediction band (with the residual variance) contains the confidence band of the mean curve.
     let c = &r.curve;
     for i in 0..c.mean.len() {
-        assert!(c.prediction_lower[i] < c.lower[i] && c.lower[i] <= c.mean[i], "{i}");
-        assert!(c.mean[i] <= c.upper[i] && c.upper[i] < c.prediction_upper[i], "{i}");
+        assert!(
+            c.prediction_lower[i] < c.lower[i] && c.lower[i] <= c.mean[i],
+            "{i}"
+        );
+        assert!(
+            c.mean[i] <= c.upper[i] && c.upper[i] < c.prediction_upper[i],
+            "{i}"
+        );
     }
     assert!(r.curve.at.last().unwrap() > &(6.0 * 3e9 * 1e11));
 }

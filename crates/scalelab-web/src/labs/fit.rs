@@ -699,6 +699,18 @@ pub fn FitLab() -> impl IntoView {
         let (name, mime, body) = match kind {
             "params-json" => ("fit-parameters.json", "application/json", params_json(&r)),
             "params-csv" => ("fit-parameters.csv", "text/csv", params_csv(&r)),
+            "predictions-json" => (
+                "fit-predictions.json",
+                "application/json",
+                predictions_json(
+                    &r,
+                    &data_axis.get_untracked().1,
+                    obs.get_untracked()
+                        .ok()
+                        .map(|o| o.data.y)
+                        .unwrap_or_default(),
+                ),
+            ),
             _ => (
                 "fit-predictions.csv",
                 "text/csv",
@@ -961,6 +973,7 @@ pub fn FitLab() -> impl IntoView {
                         <button type="button" id="export-params-csv" on:click=move |_| export("params-csv")>"Parameters (CSV)"</button>
                         <button type="button" id="export-params-json" on:click=move |_| export("params-json")>"Parameters (JSON)"</button>
                         <button type="button" id="export-predictions" on:click=move |_| export("predictions")>"Predictions (CSV)"</button>
+                        <button type="button" id="export-predictions-json" on:click=move |_| export("predictions-json")>"Predictions (JSON)"</button>
                     </div>
                     {r.backtest.clone().map(|b| view! {
                         <div class="table-scroll">
@@ -1109,6 +1122,36 @@ fn params_json(r: &FitReport) -> String {
         num(r.fit.rss),
         r.fit.iterations,
         params.join(",")
+    )
+}
+
+fn json_numbers(v: &[f64]) -> String {
+    let items: Vec<String> = v
+        .iter()
+        .map(|x| {
+            if x.is_finite() {
+                x.to_string()
+            } else {
+                "null".into()
+            }
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+fn predictions_json(r: &FitReport, xs: &[f64], ys: Vec<f64>) -> String {
+    format!(
+        "{{\"runs\":{{\"at\":{},\"observed\":{},\"predicted\":{}}},\"curve\":{{\"axis\":\"{}\",\"at\":{},\"predicted\":{},\"lower95\":{},\"upper95\":{},\"prediction_lower95\":{},\"prediction_upper95\":{}}}}}\n",
+        json_numbers(xs),
+        json_numbers(&ys),
+        json_numbers(&r.fitted),
+        r.curve.axis.replace('"', "'"),
+        json_numbers(&r.curve.at),
+        json_numbers(&r.curve.mean),
+        json_numbers(&r.curve.lower),
+        json_numbers(&r.curve.upper),
+        json_numbers(&r.curve.prediction_lower),
+        json_numbers(&r.curve.prediction_upper),
     )
 }
 
