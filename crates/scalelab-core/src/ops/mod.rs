@@ -4,6 +4,13 @@
 //! Layout: `data[r * n_cols + c]` is column `c` of row `r`; the output has the same layout.
 //! Zero rows are allowed (empty in, empty out); `n_cols == 0` is an error.
 
+pub mod cross_entropy;
+pub mod elementwise;
+pub mod gmm;
+pub mod matmul;
+pub mod optim;
+pub mod reduce;
+
 use crate::stablemax;
 use crate::CoreError;
 
