@@ -197,6 +197,27 @@ impl CoreError {
         }
     }
 
+    /// `Err(NonFinite)` for NaN/±inf, `Err(OutOfRange)` for `v ≤ 0`: a scalar that must be a
+    /// positive number.
+    pub(crate) fn check_positive(what: &'static str, v: f64) -> Result<(), Self> {
+        if !v.is_finite() {
+            return Err(CoreError::NonFinite {
+                what,
+                index: 0,
+                value: v,
+            });
+        }
+        if v <= 0.0 {
+            return Err(CoreError::OutOfRange {
+                what,
+                value: v,
+                min: f64::MIN_POSITIVE,
+                max: f64::MAX,
+            });
+        }
+        Ok(())
+    }
+
     /// `Err(EmptyInput)` if `values` is empty, else `Err(NonFinite)` at the first NaN/±inf.
     pub(crate) fn check_finite_nonempty(what: &'static str, values: &[f64]) -> Result<(), Self> {
         if values.is_empty() {

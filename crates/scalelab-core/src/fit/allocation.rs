@@ -48,7 +48,7 @@ impl ChinchillaAllocation {
             ("alpha", alpha),
             ("beta", beta),
         ] {
-            check_positive(what, v)?;
+            CoreError::check_positive(what, v)?;
         }
         let sum = alpha + beta;
         let g = ((alpha * coef_a) / (beta * coef_b)).powf(1.0 / sum);
@@ -105,7 +105,7 @@ impl ChinchillaAllocation {
     /// Everything at budget `C`. Errors: [`CoreError::NonFinite`] / [`CoreError::OutOfRange`]
     /// unless `C` is finite and positive.
     pub fn at(&self, compute: f64) -> Result<ComputeOptimal, CoreError> {
-        check_positive("compute C", compute)?;
+        CoreError::check_positive("compute C", compute)?;
         Ok(ComputeOptimal {
             compute,
             params: self.params(compute),
@@ -122,25 +122,6 @@ fn positive(v: f64) -> f64 {
     } else {
         f64::NAN
     }
-}
-
-fn check_positive(what: &'static str, v: f64) -> Result<(), CoreError> {
-    if !v.is_finite() {
-        return Err(CoreError::NonFinite {
-            what,
-            index: 0,
-            value: v,
-        });
-    }
-    if v <= 0.0 {
-        return Err(CoreError::OutOfRange {
-            what,
-            value: v,
-            min: f64::MIN_POSITIVE,
-            max: f64::MAX,
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -34,14 +34,14 @@ pub struct StepLaw {
 /// Errors: [`CoreError::NonFinite`] or [`CoreError::OutOfRange`] unless `N` and `D` are finite and
 /// positive.
 pub fn optimal_lr(n: f64, d: f64) -> Result<f64, CoreError> {
-    check_positive("N (parameters)", n)?;
-    check_positive("D (tokens)", d)?;
+    CoreError::check_positive("N (parameters)", n)?;
+    CoreError::check_positive("D (tokens)", d)?;
     Ok(LR_COEF * n.powf(LR_EXP_N) * d.powf(LR_EXP_D))
 }
 
 /// `B_opt(D) = 0.58·D^(0.571)` tokens. Errors as [`optimal_lr`].
 pub fn optimal_batch_tokens(d: f64) -> Result<f64, CoreError> {
-    check_positive("D (tokens)", d)?;
+    CoreError::check_positive("D (tokens)", d)?;
     Ok(BATCH_COEF * d.powf(BATCH_EXP_D))
 }
 
@@ -51,25 +51,6 @@ pub fn step_law(n: f64, d: f64) -> Result<StepLaw, CoreError> {
         lr: optimal_lr(n, d)?,
         batch_tokens: optimal_batch_tokens(d)?,
     })
-}
-
-fn check_positive(what: &'static str, v: f64) -> Result<(), CoreError> {
-    if !v.is_finite() {
-        return Err(CoreError::NonFinite {
-            what,
-            index: 0,
-            value: v,
-        });
-    }
-    if v <= 0.0 {
-        return Err(CoreError::OutOfRange {
-            what,
-            value: v,
-            min: f64::MIN_POSITIVE,
-            max: f64::MAX,
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]
