@@ -363,3 +363,261 @@ pub(crate) async fn run_row_kernel(
     ctx.ensure_alive()?;
     Ok(result)
 }
+
+/// One dispatch of a kernel with the general binding layout: `@binding(0)` a uniform params
+/// struct, `@binding(1..=inputs.len())` the inputs (`array<f32>`, read-only storage, in order),
+/// and the last binding the output (`array<f32>`, read-write storage, pre-filled with NaN).
+pub(crate) struct KernelLaunch<'a> {
+    /// The kernel (its name is the entry point and every label).
+    pub(crate) kernel: &'a KernelSource,
+    /// The one `override` the pipeline is built with, and its value (part of the cache key).
+    pub(crate) constant: (&'static str, u32),
+    /// The bytes of the `#[repr(C)]` params struct.
+    pub(crate) params: &'a [u8],
+    /// The read-only inputs. An empty input is uploaded as one `0.0` (WebGPU has no empty
+    /// bindings); kernels take lengths from the params and guard with `arrayLength`.
+    pub(crate) inputs: &'a [&'a [f32]],
+    /// Number of output elements (at least 1; callers return early for empty outputs).
+    pub(crate) output_len: usize,
+    /// Workgroups along x, y, z (already checked against the device limits).
+    pub(crate) workgroups: [u32; 3],
+}
+
+/// Builds the pipeline of a [`KernelLaunch`] (called once per cache key).
+fn create_pipeline(
+    device: &wgpu::Device,
+    kernel: &KernelSource,
+    params_size: u64,
+    n_inputs: u32,
+    constant: (&'static str, u32),
+) -> CachedPipeline {
+    let name = kernel.name;
+    let storage = |read_only| wgpu::BindingType::Buffer {
+        ty: wgpu::BufferBindingType::Storage { read_only },
+        has_dynamic_offset: false,
+        min_binding_size: None,
+    };
+    let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty,
+        count: None,
+    };
+    let mut entries = vec![entry(
+        0,
+        wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: wgpu::BufferSize::new(params_size),
+        },
+    )];
+    entries.extend((1..=n_inputs).map(|binding| entry(binding, storage(true))));
+    entries.push(entry(n_inputs + 1, storage(false)));
+    let bind_group_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(name),
+        entries: &entries,
+    });
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(name),
+        bind_group_layouts: &[Some(&bind_group_layout)],
+        immediate_size: 0,
+    });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name),
+        source: wgpu::ShaderSource::Wgsl(kernel.wgsl.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: Some(&layout),
+        module: &module,
+        entry_point: Some(name),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants: &[(constant.0, f64::from(constant.1))],
+            // Every workgroup variable is written before it is read.
+            zero_initialize_workgroup_memory: false,
+        },
+        cache: None,
+    });
+    CachedPipeline {
+        pipeline,
+        bind_group_layout,
+    }
+}
+
+/// Runs one [`KernelLaunch`] and reads its output back, with the same order and guarantees as
+/// [`run_row_kernel`]: device alive → (error scope: pipeline, buffers, dispatch, copy, submit) →
+/// wait → scope result → mapped read-back. Input and limit checks are the caller's.
+pub(crate) async fn run_kernel(
+    ctx: &GpuContext,
+    launch: KernelLaunch<'_>,
+) -> Result<Vec<f32>, GpuError> {
+    ctx.ensure_alive()?;
+    let name = launch.kernel.name;
+    let device = ctx.device();
+    let bytes = (launch.output_len * 4) as u64;
+
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let n_inputs = launch.inputs.len() as u32;
+    let cached = ctx.cached_pipeline((name, launch.constant.1), |device| {
+        create_pipeline(
+            device,
+            launch.kernel,
+            launch.params.len() as u64,
+            n_inputs,
+            launch.constant,
+        )
+    });
+    let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(name),
+        contents: launch.params,
+        usage: wgpu::BufferUsages::UNIFORM,
+    });
+    let inputs: Vec<wgpu::Buffer> = launch
+        .inputs
+        .iter()
+        .map(|data| {
+            let data: &[f32] = if data.is_empty() { &[0.0] } else { data };
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(name),
+                contents: bytemuck::cast_slice(data),
+                usage: wgpu::BufferUsages::STORAGE,
+            })
+        })
+        .collect();
+    let output = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(name),
+        contents: bytemuck::cast_slice(&vec![f32::NAN; launch.output_len]),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    });
+    let staging = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(name),
+        size: bytes,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut entries = vec![wgpu::BindGroupEntry {
+        binding: 0,
+        resource: params.as_entire_binding(),
+    }];
+    entries.extend(
+        inputs
+            .iter()
+            .zip(1..)
+            .map(|(buffer, binding)| wgpu::BindGroupEntry {
+                binding,
+                resource: buffer.as_entire_binding(),
+            }),
+    );
+    entries.push(wgpu::BindGroupEntry {
+        binding: n_inputs + 1,
+        resource: output.as_entire_binding(),
+    });
+    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(name),
+        layout: &cached.bind_group_layout,
+        entries: &entries,
+    });
+    let mut encoder =
+        device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(name) });
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(name),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&cached.pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        let [x, y, z] = launch.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
+    encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, bytes);
+    let (sender, receiver) = futures_channel::oneshot::channel();
+    encoder.map_buffer_on_submit(&staging, wgpu::MapMode::Read, .., move |result| {
+        // The receiver is only gone if the launch future was dropped; nothing to report then.
+        let _ = sender.send(result);
+    });
+    ctx.queue().submit([encoder.finish()]);
+    let scope_result = scope.pop();
+
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Err(err) = device.poll(wgpu::PollType::wait_indefinitely()) {
+        ctx.ensure_alive()?;
+        return Err(GpuError::Readback {
+            reason: format!("waiting for the GPU failed: {err}"),
+        });
+    }
+
+    if let Some(err) = scope_result.await {
+        return Err(GpuError::Validation {
+            message: err.to_string(),
+        });
+    }
+    let mapped = receiver.await.map_err(|_| GpuError::Readback {
+        reason: "the map callback was dropped without being called".to_owned(),
+    })?;
+    if let Err(err) = mapped {
+        ctx.ensure_alive()?;
+        return Err(GpuError::Readback {
+            reason: format!("mapping the result buffer failed: {err}"),
+        });
+    }
+    let result = {
+        let view = staging
+            .get_mapped_range(..)
+            .map_err(|err| GpuError::Readback {
+                reason: format!("the mapped range is not accessible: {err}"),
+            })?;
+        // The web backend copies into a byte buffer that may not be 4-byte aligned.
+        match bytemuck::try_cast_slice::<u8, f32>(&view) {
+            Ok(floats) => floats.to_vec(),
+            Err(_) => view
+                .chunks_exact(4)
+                .map(bytemuck::pod_read_unaligned::<f32>)
+                .collect(),
+        }
+    };
+    staging.unmap();
+    ctx.ensure_alive()?;
+    Ok(result)
+}
+
+/// [`GpuError::InvalidInput`] naming the first non-finite element of `data`, if any.
+pub(crate) fn check_finite(what: &'static str, data: &[f32]) -> Result<(), GpuError> {
+    match data.iter().position(|x| !x.is_finite()) {
+        Some(index) => Err(GpuError::InvalidInput {
+            what,
+            reason: format!(
+                "element {index} is {}; every value must be finite",
+                data[index]
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// [`GpuError::TooLarge`] if a buffer of `elements` f32 values exceeds the storage-binding or
+/// buffer size of `limits`, or `elements` exceeds `u32::MAX` (indices are u32 in WGSL).
+pub(crate) fn check_buffer(
+    limits: &KernelLimits,
+    what: &'static str,
+    elements: u128,
+) -> Result<(), GpuError> {
+    let byte_limit = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
+    let bytes = elements * 4;
+    if bytes > u128::from(byte_limit) {
+        return Err(GpuError::TooLarge {
+            what,
+            requested: u64::try_from(bytes).unwrap_or(u64::MAX),
+            limit: byte_limit,
+        });
+    }
+    if elements > u128::from(u32::MAX) {
+        return Err(GpuError::TooLarge {
+            what: "elements",
+            requested: u64::try_from(elements).unwrap_or(u64::MAX),
+            limit: u64::from(u32::MAX),
+        });
+    }
+    Ok(())
+}

@@ -4,6 +4,14 @@
 //! Rust launcher and every wgpu label share one name. [`KERNELS`] lists them all (a test checks it
 //! against the `.wgsl` files on disk and validates each with naga).
 
+pub mod adamw_step;
+pub mod cross_entropy_rows;
+pub mod elementwise;
+pub mod log_softmax_rows;
+pub mod log_stablemax_rows;
+pub mod matmul;
+pub mod orthogonal_grad;
+pub mod reduce_rows;
 pub mod softmax_rows;
 pub mod stablemax_rows;
 
@@ -20,4 +28,15 @@ pub struct KernelSource {
 }
 
 /// Every kernel of this crate.
-pub const KERNELS: &[KernelSource] = &[softmax_rows::SOURCE, stablemax_rows::SOURCE];
+pub const KERNELS: &[KernelSource] = &[
+    softmax_rows::SOURCE,
+    stablemax_rows::SOURCE,
+    matmul::SOURCE,
+    reduce_rows::SOURCE,
+    elementwise::SOURCE,
+    log_softmax_rows::SOURCE,
+    log_stablemax_rows::SOURCE,
+    cross_entropy_rows::SOURCE,
+    adamw_step::SOURCE,
+    orthogonal_grad::SOURCE,
+];

@@ -5,6 +5,11 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod differential;
+mod elementwise;
 mod errors;
 mod gpu;
+mod loss;
+mod matmul;
+mod optim;
+mod reduce;
 mod shaders;
