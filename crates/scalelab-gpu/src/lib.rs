@@ -3,7 +3,7 @@
 //! Create a [`GpuContext`] once, then call the async launchers ([`softmax_rows`],
 //! [`stablemax_rows`], [`log_softmax_rows`], [`log_stablemax_rows`], [`cross_entropy_rows`],
 //! [`matmul`], [`reduce_rows`] / [`reduce_all`], [`elementwise`], [`orthogonal_grad`],
-//! [`adamw_step`]) with
+//! [`adamw_step`], [`gmm_denoiser`]) with
 //! `&GpuContext`. Each kernel has an f64 CPU oracle in
 //! `scalelab_core::ops` with the same name; [`probe`] compares the two on a fixed input.
 //! All read-backs are asynchronous (`mapAsync` on the web); nothing blocks the browser thread.
@@ -27,6 +27,7 @@ pub use kernels::cross_entropy_rows::{
 pub use kernels::elementwise::{
     elementwise, plan_elementwise, ElementwiseOp, ElementwiseParams, ElementwisePlan,
 };
+pub use kernels::gmm_denoiser::{gmm_denoiser, GmmParams, MAX_GMM_COMPONENTS};
 pub use kernels::log_softmax_rows::log_softmax_rows;
 pub use kernels::log_stablemax_rows::log_stablemax_rows;
 pub use kernels::matmul::{matmul, plan_matmul, MatmulOptions, MatmulParams, MatmulPlan};

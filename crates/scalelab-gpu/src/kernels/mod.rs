@@ -7,6 +7,7 @@
 pub mod adamw_step;
 pub mod cross_entropy_rows;
 pub mod elementwise;
+pub mod gmm_denoiser;
 pub mod log_softmax_rows;
 pub mod log_stablemax_rows;
 pub mod matmul;
@@ -39,4 +40,5 @@ pub const KERNELS: &[KernelSource] = &[
     cross_entropy_rows::SOURCE,
     adamw_step::SOURCE,
     orthogonal_grad::SOURCE,
+    gmm_denoiser::SOURCE,
 ];

@@ -7,6 +7,7 @@
 mod differential;
 mod elementwise;
 mod errors;
+mod gmm;
 mod gpu;
 mod loss;
 mod matmul;

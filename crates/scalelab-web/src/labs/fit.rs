@@ -55,6 +55,14 @@ fn formula_inputs(text: &str) -> Vec<String> {
         .collect()
 }
 
+fn not_a_number(what: &'static str, text: &str, expected: &str) -> CoreError {
+    let shown: String = text.chars().take(40).collect();
+    CoreError::InvalidValue {
+        what,
+        reason: format!("“{shown}” is not {expected}"),
+    }
+}
+
 fn parse_f64(text: &str, what: &'static str) -> Result<f64, CoreError> {
     let t = text.trim();
     match t.to_ascii_lowercase().as_str() {
@@ -65,28 +73,18 @@ fn parse_f64(text: &str, what: &'static str) -> Result<f64, CoreError> {
     let v: f64 = t
         .replace('\u{2212}', "-")
         .parse()
-        .map_err(|_| CoreError::NotANumber {
-            what,
-            index: 0,
-            token: t.chars().take(40).collect(),
-        })?;
+        .map_err(|_| not_a_number(what, t, "a number (e.g. 0.5, 1e-3, inf)"))?;
     if v.is_nan() {
-        return Err(CoreError::NonFinite {
-            what,
-            index: 0,
-            value: v,
-        });
+        return Err(not_a_number(what, t, "a number, not NaN"));
     }
     Ok(v)
 }
 
 fn parse_count(text: &str, what: &'static str, max: usize) -> Result<usize, CoreError> {
     let t = text.trim();
-    let v: usize = t.parse().map_err(|_| CoreError::NotANumber {
-        what,
-        index: 0,
-        token: t.chars().take(40).collect(),
-    })?;
+    let v: usize = t
+        .parse()
+        .map_err(|_| not_a_number(what, t, "a whole number ≥ 0"))?;
     if v > max {
         return Err(CoreError::OutOfRange {
             what,
