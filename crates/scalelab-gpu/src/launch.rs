@@ -173,69 +173,6 @@ pub fn plan_row_dispatch(
     })
 }
 
-/// Builds the pipeline of a row kernel for one `workgroup_size` (called once per cache key).
-fn create_row_pipeline(
-    device: &wgpu::Device,
-    kernel: &KernelSource,
-    workgroup_size: u32,
-) -> CachedPipeline {
-    let name = kernel.name;
-    let storage = |read_only| wgpu::BindingType::Buffer {
-        ty: wgpu::BufferBindingType::Storage { read_only },
-        has_dynamic_offset: false,
-        min_binding_size: None,
-    };
-    let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty,
-        count: None,
-    };
-    let bind_group_layout =
-        device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some(name),
-            entries: &[
-                entry(
-                    0,
-                    wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: wgpu::BufferSize::new(
-                            std::mem::size_of::<RowParams>() as u64
-                        ),
-                    },
-                ),
-                entry(1, storage(true)),
-                entry(2, storage(false)),
-            ],
-        });
-    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: Some(name),
-        bind_group_layouts: &[Some(&bind_group_layout)],
-        immediate_size: 0,
-    });
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(name),
-        source: wgpu::ShaderSource::Wgsl(kernel.wgsl.into()),
-    });
-    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(name),
-        layout: Some(&layout),
-        module: &module,
-        entry_point: Some(name),
-        compilation_options: wgpu::PipelineCompilationOptions {
-            constants: &[("workgroup_size", f64::from(workgroup_size))],
-            // Every workgroup variable is written before it is read.
-            zero_initialize_workgroup_memory: false,
-        },
-        cache: None,
-    });
-    CachedPipeline {
-        pipeline,
-        bind_group_layout,
-    }
-}
-
 /// Runs a row kernel on a row-major `rows × cols` matrix and reads the result back.
 ///
 /// Order: input checks → 0 rows returns `Ok(vec![])` with no GPU work → limit checks → device
@@ -253,115 +190,18 @@ pub(crate) async fn run_row_kernel(
         return Ok(Vec::new());
     }
     let plan = plan_row_dispatch(&ctx.limits(), rows, cols)?;
-    ctx.ensure_alive()?;
-    let name = kernel.name;
-    let device = ctx.device();
-
-    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let cached = ctx.cached_pipeline((name, plan.workgroup_size), |device| {
-        create_row_pipeline(device, kernel, plan.workgroup_size)
-    });
-    let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(name),
-        contents: bytemuck::bytes_of(&plan.params),
-        usage: wgpu::BufferUsages::UNIFORM,
-    });
-    let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(name),
-        contents: bytemuck::cast_slice(data),
-        usage: wgpu::BufferUsages::STORAGE,
-    });
-    let output = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(name),
-        contents: bytemuck::cast_slice(&vec![f32::NAN; data.len()]),
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-    });
-    let staging = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(name),
-        size: plan.bytes,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(name),
-        layout: &cached.bind_group_layout,
-        entries: &[
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: params.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: input.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: output.as_entire_binding(),
-            },
-        ],
-    });
-    let mut encoder =
-        device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(name) });
-    {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(name),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(&cached.pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(plan.workgroups_x, plan.workgroups_y, 1);
-    }
-    encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, plan.bytes);
-    let (sender, receiver) = futures_channel::oneshot::channel();
-    encoder.map_buffer_on_submit(&staging, wgpu::MapMode::Read, .., move |result| {
-        // The receiver is only gone if the launch future was dropped; nothing to report then.
-        let _ = sender.send(result);
-    });
-    ctx.queue().submit([encoder.finish()]);
-    let scope_result = scope.pop();
-
-    // Natively nothing drives the GPU unless we poll; on the web the browser resolves mapAsync
-    // from its event loop, so we must not block there.
-    #[cfg(not(target_arch = "wasm32"))]
-    if let Err(err) = device.poll(wgpu::PollType::wait_indefinitely()) {
-        ctx.ensure_alive()?;
-        return Err(GpuError::Readback {
-            reason: format!("waiting for the GPU failed: {err}"),
-        });
-    }
-
-    if let Some(err) = scope_result.await {
-        return Err(GpuError::Validation {
-            message: err.to_string(),
-        });
-    }
-    let mapped = receiver.await.map_err(|_| GpuError::Readback {
-        reason: "the map callback was dropped without being called".to_owned(),
-    })?;
-    if let Err(err) = mapped {
-        ctx.ensure_alive()?;
-        return Err(GpuError::Readback {
-            reason: format!("mapping the result buffer failed: {err}"),
-        });
-    }
-    let result = {
-        let view = staging
-            .get_mapped_range(..)
-            .map_err(|err| GpuError::Readback {
-                reason: format!("the mapped range is not accessible: {err}"),
-            })?;
-        // The web backend copies into a byte buffer that may not be 4-byte aligned.
-        match bytemuck::try_cast_slice::<u8, f32>(&view) {
-            Ok(floats) => floats.to_vec(),
-            Err(_) => view
-                .chunks_exact(4)
-                .map(bytemuck::pod_read_unaligned::<f32>)
-                .collect(),
-        }
-    };
-    staging.unmap();
-    ctx.ensure_alive()?;
-    Ok(result)
+    run_kernel(
+        ctx,
+        KernelLaunch {
+            kernel,
+            constant: ("workgroup_size", plan.workgroup_size),
+            params: bytemuck::bytes_of(&plan.params),
+            inputs: &[data],
+            output_len: data.len(),
+            workgroups: [plan.workgroups_x, plan.workgroups_y, 1],
+        },
+    )
+    .await
 }
 
 /// One dispatch of a kernel with the general binding layout: `@binding(0)` a uniform params
