@@ -33,7 +33,7 @@ pub struct TissueAreas {
 /// Output index `k` holds step `s = k + 1`.
 ///
 /// Errors: [`CoreError::EmptyInput`] / [`CoreError::NonFinite`] for the rates,
-/// [`CoreError::OutOfRange`] for `λ ∉ [0, 1]` or more than [`MAX_SCHEDULE_STEPS`] steps.
+/// [`CoreError::OutOfRange`] for `λ ∉ [0, 1]`, a negative rate or more than [`MAX_SCHEDULE_STEPS`] steps.
 pub fn tissue_areas(lrs: &[f64], lambda: f64) -> Result<TissueAreas, CoreError> {
     check_rates(lrs)?;
     if !(0.0..=1.0).contains(&lambda) {
@@ -258,7 +258,8 @@ fn check_part(what: &'static str, part: usize, steps: usize) -> Result<(), CoreE
     }
 }
 
-fn check_rates(lrs: &[f64]) -> Result<(), CoreError> {
+/// A learning-rate schedule: non-empty, finite, every rate ≥ 0, at most [`MAX_SCHEDULE_STEPS`] steps.
+pub(crate) fn check_rates(lrs: &[f64]) -> Result<(), CoreError> {
     CoreError::check_finite_nonempty("learning-rate schedule", lrs)?;
     if lrs.len() > MAX_SCHEDULE_STEPS {
         return Err(CoreError::OutOfRange {
@@ -266,6 +267,14 @@ fn check_rates(lrs: &[f64]) -> Result<(), CoreError> {
             value: lrs.len() as f64,
             min: 1.0,
             max: MAX_SCHEDULE_STEPS as f64,
+        });
+    }
+    if let Some(&v) = lrs.iter().find(|v| **v < 0.0) {
+        return Err(CoreError::OutOfRange {
+            what: "learning rate",
+            value: v,
+            min: 0.0,
+            max: f64::INFINITY,
         });
     }
     Ok(())

@@ -3,7 +3,7 @@
 
 use super::power_law::floor_below;
 use super::{args_ok, fill_nan, valid_rows, Data};
-use crate::fit::schedule::MAX_SCHEDULE_STEPS;
+use crate::fit::schedule::check_rates;
 use crate::fit::Model;
 use crate::CoreError;
 
@@ -66,26 +66,9 @@ impl MultiPowerLaw {
     /// The law for the per-step learning rates `lrs` (`η_0, η_1, …`, warmup included).
     ///
     /// Errors: [`CoreError::EmptyInput`], [`CoreError::NonFinite`], [`CoreError::OutOfRange`] for a
-    /// negative rate or more than [`MAX_SCHEDULE_STEPS`] steps.
+    /// negative rate or more than [`crate::fit::schedule::MAX_SCHEDULE_STEPS`] steps.
     pub fn new(lrs: &[f64]) -> Result<Self, CoreError> {
-        const WHAT: &str = "learning-rate schedule";
-        CoreError::check_finite_nonempty(WHAT, lrs)?;
-        if lrs.len() > MAX_SCHEDULE_STEPS {
-            return Err(CoreError::OutOfRange {
-                what: "learning-rate schedule length",
-                value: lrs.len() as f64,
-                min: 1.0,
-                max: MAX_SCHEDULE_STEPS as f64,
-            });
-        }
-        if let Some(&v) = lrs.iter().find(|v| **v < 0.0) {
-            return Err(CoreError::OutOfRange {
-                what: "learning rate",
-                value: v,
-                min: 0.0,
-                max: f64::INFINITY,
-            });
-        }
+        check_rates(lrs)?;
         let mut area = Vec::with_capacity(lrs.len());
         let mut changes = Vec::new();
         let mut sum = 0.0;
