@@ -3,37 +3,38 @@
 
 use crate::CoreError;
 
-/// One elementwise operation and its operands (all slices of one length `len`).
+/// One elementwise operation and its operands (all slices of one length `len`), over the scalar
+/// `T`: `f64` here, `f32` for the GPU kernel (`scalelab_gpu::ElementwiseOp` is this type at `f32`).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ElementwiseOp<'a> {
+pub enum ElementwiseOp<'a, T = f64> {
     /// `out[i] = alpha · x[i] + y[i]` (the BLAS axpy, `y ← αx + y`, returned as a new vector).
     Axpy {
         /// The scale α.
-        alpha: f64,
+        alpha: T,
         /// The scaled operand.
-        x: &'a [f64],
+        x: &'a [T],
         /// The added operand.
-        y: &'a [f64],
+        y: &'a [T],
     },
     /// `out[i] = alpha · x[i]`.
     Scale {
         /// The scale α.
-        alpha: f64,
+        alpha: T,
         /// The operand.
-        x: &'a [f64],
+        x: &'a [T],
     },
     /// `out[i] = max(x[i], 0)`.
     Relu {
         /// The pre-activation.
-        x: &'a [f64],
+        x: &'a [T],
     },
     /// `out[i] = grad[i] · 1[x[i] > 0]`: back-propagates `grad` through `relu(x)` (the
     /// subgradient at `x = 0` is taken as 0).
     ReluGrad {
         /// The upstream gradient ∂L/∂relu(x).
-        grad: &'a [f64],
+        grad: &'a [T],
         /// The pre-activation x.
-        x: &'a [f64],
+        x: &'a [T],
     },
 }
 

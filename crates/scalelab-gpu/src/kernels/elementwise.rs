@@ -12,39 +12,8 @@ pub const SOURCE: KernelSource = KernelSource {
     overrides: &[("workgroup_size", &[64.0, 256.0])],
 };
 
-/// One elementwise operation and its operands (all slices of one length `len`); the f32 twin of
-/// `scalelab_core::ops::elementwise::ElementwiseOp`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ElementwiseOp<'a> {
-    /// `out[i] = alpha · x[i] + y[i]` (the BLAS axpy, `y ← αx + y`, returned as a new vector).
-    Axpy {
-        /// The scale α.
-        alpha: f32,
-        /// The scaled operand.
-        x: &'a [f32],
-        /// The added operand.
-        y: &'a [f32],
-    },
-    /// `out[i] = alpha · x[i]`.
-    Scale {
-        /// The scale α.
-        alpha: f32,
-        /// The operand.
-        x: &'a [f32],
-    },
-    /// `out[i] = max(x[i], 0)`.
-    Relu {
-        /// The pre-activation.
-        x: &'a [f32],
-    },
-    /// `out[i] = grad[i] · 1[x[i] > 0]` (the subgradient at `x = 0` is taken as 0).
-    ReluGrad {
-        /// The upstream gradient ∂L/∂relu(x).
-        grad: &'a [f32],
-        /// The pre-activation x.
-        x: &'a [f32],
-    },
-}
+/// One elementwise operation and its f32 operands: the core oracle's operation type at `f32`.
+pub type ElementwiseOp<'a> = scalelab_core::ops::elementwise::ElementwiseOp<'a, f32>;
 
 /// Per-dispatch values, uploaded as a uniform (`struct ElementwiseParams` in `elementwise.wgsl`).
 #[repr(C)]
