@@ -1,4 +1,4 @@
-//! Tiled matrix product with transposes and a fused bias + ReLU epilogue (`matmul.wgsl`).
+//! Register-blocked tiled matrix product with transposes and a fused bias + ReLU epilogue (`matmul.wgsl`).
 
 use crate::context::GpuContext;
 use crate::error::GpuError;
@@ -44,9 +44,10 @@ pub struct MatmulParams {
 pub struct MatmulPlan {
     /// The uniform parameters (the `flags` are set by the launcher).
     pub params: MatmulParams,
-    /// The `tile` override: 16, or 8 on devices with fewer than 256 invocations per workgroup.
+    /// The `tile` override (invocations per workgroup side): 16, or 8 on devices with fewer than
+    /// 256 invocations per workgroup. A workgroup computes a `4·tile × 4·tile` block of C.
     pub tile: u32,
-    /// Workgroups along x (`ceil(n / tile)`) and y (`ceil(m / tile)`).
+    /// Workgroups along x (`ceil(n / (4·tile))`) and y (`ceil(m / (4·tile))`).
     pub workgroups: [u32; 2],
 }
 
@@ -54,8 +55,8 @@ pub struct MatmulPlan {
 /// touching a GPU. `m` and `n` must be at least 1 (the launcher returns early otherwise).
 ///
 /// Errors with [`GpuError::TooLarge`] when an operand or the result exceeds the storage-binding
-/// or buffer size or `u32::MAX` elements, when `ceil(m / tile)` or `ceil(n / tile)` exceeds the
-/// workgroups per dimension, or when the device cannot run even an 8 × 8 tile.
+/// or buffer size or `u32::MAX` elements, when `ceil(m / (4·tile))` or `ceil(n / (4·tile))` exceeds the
+/// workgroups per dimension, or when the device cannot run even an 8 × 8 workgroup.
 pub fn plan_matmul(
     limits: &KernelLimits,
     m: usize,
@@ -69,7 +70,7 @@ pub fn plan_matmul(
     let fits = |tile: u32| {
         tile * tile <= limits.max_compute_invocations_per_workgroup
             && tile * tile <= limits.max_compute_workgroup_size_x
-            && 2 * tile * tile * 4 <= limits.max_compute_workgroup_storage_size
+            && 8 * tile * tile * 4 <= limits.max_compute_workgroup_storage_size
     };
     let tile = [16, 8]
         .into_iter()
@@ -81,12 +82,13 @@ pub fn plan_matmul(
         })?;
     let max_groups = u64::from(limits.max_compute_workgroups_per_dimension);
     let groups = |what, len: usize| {
-        let count = (len as u64).div_ceil(u64::from(tile));
+        let block = 4 * u64::from(tile);
+        let count = (len as u64).div_ceil(block);
         if count > max_groups {
             Err(GpuError::TooLarge {
                 what,
                 requested: len as u64,
-                limit: max_groups * u64::from(tile),
+                limit: max_groups * block,
             })
         } else {
             Ok(count as u32)

@@ -4,9 +4,10 @@
 //
 // With FLAG_TRANSPOSE_A, `a` holds A as k x m and op(A) = Aᵀ; with FLAG_TRANSPOSE_B, `b` holds B
 // as n x k and op(B) = Bᵀ (the products X·W, Xᵀ·G and G·Wᵀ of a dense layer's backprop).
-// One workgroup computes a tile x tile block of C: it walks k in steps of `tile`, staging one
-// tile of op(A) and one of op(B) in workgroup memory (zero outside the matrices), and each
-// invocation accumulates one element of C.
+// Register-blocked tiling: a workgroup of tile x tile invocations computes a (4·tile) x (4·tile)
+// block of C, each invocation a 4 x 4 sub-block held in registers (four vec4 accumulators). It walks k
+// in steps of `tile`, staging a (4·tile) x tile slab of op(A) and a tile x (4·tile) slab of op(B) in
+// workgroup memory (zero outside the matrices). Each C element is still one sum in order of p.
 // Launcher: src/kernels/matmul.rs. CPU oracle: scalelab_core::ops::matmul::matmul.
 
 struct MatmulParams {
@@ -21,7 +22,8 @@ const FLAG_TRANSPOSE_B: u32 = 2u;
 const FLAG_BIAS: u32 = 4u;
 const FLAG_RELU: u32 = 8u;
 
-// Side of the square output tile, set per pipeline by the launcher (16, or 8 on small devices).
+// Invocations per side of the workgroup, set per pipeline by the launcher (16, or 8 on small
+// devices); each workgroup covers a (4·tile) x (4·tile) block of C and steps k by `tile`.
 override tile: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> params: MatmulParams;
@@ -31,8 +33,10 @@ override tile: u32 = 16u;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
 
-var<workgroup> a_tile: array<f32, tile * tile>;
-var<workgroup> b_tile: array<f32, tile * tile>;
+// op(A) slab: 4·tile rows x tile columns, row-major.
+var<workgroup> a_slab: array<f32, 4u * tile * tile>;
+// op(B) slab: tile rows x 4·tile columns, one vec4 per 4 consecutive columns.
+var<workgroup> b_slab: array<vec4<f32>, tile * tile>;
 
 // op(A)[row, p], or 0 outside the m x k matrix.
 fn load_a(row: u32, p: u32) -> f32 {
@@ -64,6 +68,24 @@ fn load_b(p: u32, col: u32) -> f32 {
     return b[i];
 }
 
+// Writes one finished element of C with the bias and ReLU epilogue.
+fn store(row: u32, col: u32, value: f32) {
+    if row >= params.m || col >= params.n {
+        return;
+    }
+    var c = value;
+    if (params.flags & FLAG_BIAS) != 0u && col < arrayLength(&bias) {
+        c += bias[col];
+    }
+    if (params.flags & FLAG_RELU) != 0u {
+        c = max(c, 0.0);
+    }
+    let out = row * params.n + col;
+    if out < arrayLength(&output) {
+        output[out] = c;
+    }
+}
+
 @compute @workgroup_size(tile * tile)
 fn matmul(
     @builtin(workgroup_id) group: vec3<u32>,
@@ -71,33 +93,47 @@ fn matmul(
 ) {
     let ty = lane / tile;
     let tx = lane % tile;
-    let row = group.y * tile + ty;
-    let col = group.x * tile + tx;
+    let block = 4u * tile;
+    let row0 = group.y * block;
+    let col0 = group.x * block;
 
-    var acc = 0.0;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     let steps = (params.k + tile - 1u) / tile;
     for (var s = 0u; s < steps; s++) {
         let p0 = s * tile;
-        a_tile[lane] = load_a(row, p0 + tx);
-        b_tile[lane] = load_b(p0 + ty, col);
+        // Each invocation stages 4 elements of the op(A) slab and one vec4 of the op(B) slab.
+        for (var e = 0u; e < 4u; e++) {
+            let slot = e * tile * tile + lane;
+            a_slab[slot] = load_a(row0 + slot / tile, p0 + slot % tile);
+        }
+        let c4 = col0 + 4u * tx;
+        b_slab[lane] = vec4<f32>(
+            load_b(p0 + ty, c4),
+            load_b(p0 + ty, c4 + 1u),
+            load_b(p0 + ty, c4 + 2u),
+            load_b(p0 + ty, c4 + 3u),
+        );
         workgroupBarrier();
         for (var q = 0u; q < tile; q++) {
-            acc += a_tile[ty * tile + q] * b_tile[q * tile + tx];
+            let bv = b_slab[q * tile + tx];
+            let r = 4u * ty * tile + q;
+            acc0 = fma(vec4<f32>(a_slab[r]), bv, acc0);
+            acc1 = fma(vec4<f32>(a_slab[r + tile]), bv, acc1);
+            acc2 = fma(vec4<f32>(a_slab[r + 2u * tile]), bv, acc2);
+            acc3 = fma(vec4<f32>(a_slab[r + 3u * tile]), bv, acc3);
         }
         workgroupBarrier();
     }
 
-    if row >= params.m || col >= params.n {
-        return;
-    }
-    if (params.flags & FLAG_BIAS) != 0u && col < arrayLength(&bias) {
-        acc += bias[col];
-    }
-    if (params.flags & FLAG_RELU) != 0u {
-        acc = max(acc, 0.0);
-    }
-    let out = row * params.n + col;
-    if out < arrayLength(&output) {
-        output[out] = acc;
+    let row = row0 + 4u * ty;
+    let col = col0 + 4u * tx;
+    for (var j = 0u; j < 4u; j++) {
+        store(row, col + j, acc0[j]);
+        store(row + 1u, col + j, acc1[j]);
+        store(row + 2u, col + j, acc2[j]);
+        store(row + 3u, col + j, acc3[j]);
     }
 }

@@ -222,7 +222,8 @@ fn mismatched_sizes_and_bad_values_are_invalid_input() {
 fn too_large_against_fake_limits() {
     let limits = KernelLimits::webgpu_defaults();
     let plan = plan_matmul(&limits, 100, 7, 33).unwrap();
-    assert_eq!((plan.tile, plan.workgroups), (16, [3, 7]));
+    // 16 × 16 invocations, each a 4 × 4 block: 64 × 64 of C per workgroup.
+    assert_eq!((plan.tile, plan.workgroups), (16, [1, 2]));
     let small = KernelLimits {
         max_storage_buffer_binding_size: 1024,
         ..limits
@@ -246,12 +247,12 @@ fn too_large_against_fake_limits() {
         max_compute_workgroups_per_dimension: 4,
         ..limits
     };
-    assert!(plan_matmul(&few_groups, 64, 1, 64).is_ok());
-    match plan_matmul(&few_groups, 65, 1, 64) {
+    assert!(plan_matmul(&few_groups, 256, 1, 256).is_ok());
+    match plan_matmul(&few_groups, 257, 1, 256) {
         Err(GpuError::TooLarge {
             what: "m (rows of C)",
-            requested: 65,
-            limit: 64,
+            requested: 257,
+            limit: 256,
         }) => {}
         other => panic!("{other:?}"),
     }
