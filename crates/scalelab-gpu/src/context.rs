@@ -1,6 +1,7 @@
 //! The GPU context: adapter, device, queue, the limits the launchers check, and the pipeline cache.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::GpuError;
@@ -34,6 +35,7 @@ pub struct GpuContext {
     pipelines: Mutex<HashMap<PipelineKey, Arc<CachedPipeline>>>,
     uncaptured: Arc<Mutex<Vec<String>>>,
     lost: Arc<Mutex<Option<String>>>,
+    dispatch_repeats: AtomicU32,
 }
 
 impl GpuContext {
@@ -96,6 +98,7 @@ impl GpuContext {
             pipelines: Mutex::new(HashMap::new()),
             uncaptured,
             lost,
+            dispatch_repeats: AtomicU32::new(1),
         })
     }
 
@@ -158,6 +161,29 @@ impl GpuContext {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Benchmarking aid: every later launch encodes its dispatch `repeats` times (at least once)
+    /// in one submission before the single read-back. Kernels are pure functions of their inputs,
+    /// so results are unchanged; the per-dispatch time is `(t(R) − t(1)) / (R − 1)`, upload and
+    /// read-back cancelling out. The Kernels page and `bench/kernels.mjs` time kernels this way.
+    pub fn set_dispatch_repeats(&self, repeats: u32) {
+        self.dispatch_repeats
+            .store(repeats.max(1), Ordering::Relaxed);
+    }
+
+    /// The current [`GpuContext::set_dispatch_repeats`] value (1 unless changed).
+    pub fn dispatch_repeats(&self) -> u32 {
+        self.dispatch_repeats.load(Ordering::Relaxed)
+    }
+
+    /// Destroys the device, as a driver reset would: the lost-device callback fires and every
+    /// later launch returns [`GpuError::DeviceLost`]. For testing fallbacks (the Kernels page's
+    /// "simulate device loss" and the browser tests).
+    pub fn destroy(&self) {
+        *self.lost.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some("Destroyed: GpuContext::destroy was called".to_owned());
+        self.device.destroy();
     }
 
     pub(crate) fn ensure_alive(&self) -> Result<(), GpuError> {

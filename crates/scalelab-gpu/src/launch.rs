@@ -6,8 +6,6 @@
 //! read-write storage). One workgroup handles one row; rows are spread over a 2-D grid
 //! `row = workgroup_id.y * num_workgroups.x + workgroup_id.x` so more than 65 535 rows fit.
 
-use wgpu::util::DeviceExt as _;
-
 use crate::context::{CachedPipeline, GpuContext};
 use crate::error::GpuError;
 use crate::kernels::KernelSource;
@@ -307,28 +305,31 @@ pub(crate) async fn run_kernel(
             launch.constant,
         )
     });
-    let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(name),
-        contents: launch.params,
-        usage: wgpu::BufferUsages::UNIFORM,
-    });
+    // Buffers are created unmapped and filled through the queue: `create_buffer_init` maps at
+    // creation and panics natively when the device is already lost; `write_buffer` only reports.
+    let upload = |contents: &[u8], usage: wgpu::BufferUsages| {
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(name),
+            size: contents.len() as u64,
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        ctx.queue().write_buffer(&buffer, 0, contents);
+        buffer
+    };
+    let params = upload(launch.params, wgpu::BufferUsages::UNIFORM);
     let inputs: Vec<wgpu::Buffer> = launch
         .inputs
         .iter()
         .map(|data| {
             let data: &[f32] = if data.is_empty() { &[0.0] } else { data };
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(name),
-                contents: bytemuck::cast_slice(data),
-                usage: wgpu::BufferUsages::STORAGE,
-            })
+            upload(bytemuck::cast_slice(data), wgpu::BufferUsages::STORAGE)
         })
         .collect();
-    let output = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(name),
-        contents: bytemuck::cast_slice(&vec![f32::NAN; launch.output_len]),
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-    });
+    let output = upload(
+        bytemuck::cast_slice(&vec![f32::NAN; launch.output_len]),
+        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    );
     let staging = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(name),
         size: bytes,
@@ -367,7 +368,9 @@ pub(crate) async fn run_kernel(
         pass.set_pipeline(&cached.pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         let [x, y, z] = launch.workgroups;
-        pass.dispatch_workgroups(x, y, z);
+        for _ in 0..ctx.dispatch_repeats() {
+            pass.dispatch_workgroups(x, y, z);
+        }
     }
     encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, bytes);
     let (sender, receiver) = futures_channel::oneshot::channel();

@@ -82,3 +82,55 @@ fn context_and_launch_futures_are_send_natively() {
         assert!(pollster::block_on(probe).unwrap().passed);
     }
 }
+
+/// A destroyed device (what a driver reset looks like) turns every later launch into the typed
+/// `DeviceLost` error, never a panic or a hang. Uses its own context: the shared one must live on.
+#[test]
+fn destroyed_device_gives_device_lost() {
+    if context("destroyed_device_gives_device_lost").is_none() {
+        return;
+    }
+    let ctx = pollster::block_on(GpuContext::new()).expect("second context");
+    assert_eq!(
+        pollster::block_on(scalelab_gpu::softmax_rows(&ctx, &[0.0, 0.0], 2)).unwrap(),
+        [0.5, 0.5]
+    );
+    ctx.destroy();
+    for _ in 0..2 {
+        match pollster::block_on(scalelab_gpu::softmax_rows(&ctx, &[0.0, 0.0], 2)) {
+            Err(GpuError::DeviceLost { reason }) => assert!(!reason.is_empty()),
+            other => panic!("expected DeviceLost, got {other:?}"),
+        }
+    }
+    assert!(ctx.lost_reason().is_some());
+}
+
+/// Repeated dispatches (the timing aid) leave results unchanged: softmax([0, ln 3]) = [1/4, 3/4].
+#[test]
+fn repeated_dispatches_give_the_same_result() {
+    if context("repeated_dispatches_give_the_same_result").is_none() {
+        return;
+    }
+    let ctx = pollster::block_on(GpuContext::new()).expect("second context");
+    ctx.set_dispatch_repeats(0);
+    assert_eq!(ctx.dispatch_repeats(), 1);
+    ctx.set_dispatch_repeats(5);
+    assert_eq!(ctx.dispatch_repeats(), 5);
+    let x = [0.0, 3.0f32.ln()];
+    let p = pollster::block_on(scalelab_gpu::softmax_rows(&ctx, &x, 2)).unwrap();
+    assert!(
+        (p[0] - 0.25).abs() < 1e-6 && (p[1] - 0.75).abs() < 1e-6,
+        "{p:?}"
+    );
+    let c = pollster::block_on(scalelab_gpu::matmul(
+        &ctx,
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        &[1.0, 0.0, 0.0, 1.0, 1.0, -1.0],
+        2,
+        3,
+        2,
+        scalelab_gpu::MatmulOptions::default(),
+    ))
+    .unwrap();
+    assert_eq!(c, [4.0, -1.0, 10.0, -1.0]);
+}
