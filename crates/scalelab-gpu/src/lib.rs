@@ -16,6 +16,7 @@ mod error;
 pub mod kernels;
 mod launch;
 mod probe;
+pub mod workload;
 
 pub use context::GpuContext;
 pub use convert::{to_f32, to_f64};

@@ -14,3 +14,4 @@ mod matmul;
 mod optim;
 mod reduce;
 mod shaders;
+mod workload;
