@@ -65,3 +65,34 @@ const list: ModelInfo[] = models();
 
 export const summary2 = [frontier, lr, areas, list];
 export const summary = [p, q, lq, g, half, e.sumExp, collapsed, onset, parsed, describe(new Error("x"))];
+
+// Kernels: ComputeContext (WebGPU with CPU fallback).
+import {
+  ComputeContext,
+  kernelOps,
+  type CrossEntropyResult,
+  type KernelCheck,
+  type KernelTiming,
+  type KernelOpKey,
+} from "scalelab";
+
+async function kernels(): Promise<void> {
+  const ctx: ComputeContext = await ComputeContext.create({ backend: "auto" });
+  const backend: "webgpu" | "cpu" = ctx.backend;
+  const reason: string | undefined = ctx.fallbackReason;
+  const c: Float32Array = await ctx.matmul(new Float32Array(6), new Float32Array(6), 2, 3, 2, {
+    transposeB: false,
+    bias: new Float32Array(2),
+    relu: true,
+  });
+  const p: Float32Array = await ctx.stablemaxRows(new Float32Array(4), 2);
+  const ce: CrossEntropyResult = await ctx.crossEntropyRows(new Float32Array(4), 2, new Uint32Array(2), "stablemax");
+  const r: Float32Array = await ctx.reduceRows(new Float32Array(4), 2, "argmax");
+  const total: number = await ctx.reduceAll(new Float32Array(4), "sum");
+  const key: KernelOpKey = kernelOps()[0].key;
+  const t: KernelTiming = await ctx.timeKernel(key, 64, 8);
+  const checks: KernelCheck[] = ctx.backend === "webgpu" ? await ctx.verifyKernels() : [];
+  ctx.loseDevice();
+  void [backend, reason, c, p, ce.grad, r, total, t.gflops, checks];
+}
+void kernels;

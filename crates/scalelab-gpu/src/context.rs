@@ -267,8 +267,8 @@ async fn request_adapter() -> Result<wgpu::Adapter, GpuError> {
             "navigator.gpu exists but requestAdapter() returned no adapter: WebGPU is disabled or \
              blocklisted for this GPU (on Linux Chrome it may need --enable-unsafe-webgpu)"
         } else {
-            "navigator.gpu is missing: this browser has no WebGPU, or the page is not a secure \
-             context (WebGPU needs https:// or localhost)"
+            "navigator.gpu is missing: this runtime has no WebGPU (Node, or a browser without it), \
+             or the page is not a secure context (WebGPU needs https:// or localhost)"
         };
         return Err(GpuError::NoAdapter {
             reason: reason.to_owned(),

@@ -1,6 +1,7 @@
 //! The one place where Rust errors become JavaScript errors.
 
 use scalelab_core::CoreError;
+use scalelab_gpu::GpuError;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -20,24 +21,62 @@ export type ScalelabErrorName =
   | "InvalidBounds"
   | "ModelUndefined"
   | "InvalidFormula"
-  | "InvalidCsv";
+  | "InvalidCsv"
+  // From the GPU kernels (`ComputeContext`):
+  | "NoAdapter"
+  | "RequestDevice"
+  | "TooLarge"
+  | "InvalidInput"
+  | "Validation"
+  | "Readback"
+  | "DeviceLost";
 "#;
 
-/// An error on its way to JavaScript.
+/// An error on its way to JavaScript: from the numerics core or from the GPU kernels.
 #[derive(Debug)]
-pub struct ScalelabError(pub CoreError);
+pub enum ScalelabError {
+    /// From `scalelab-core`.
+    Core(CoreError),
+    /// From `scalelab-gpu` (also the CPU fallback's input errors, reported the same way).
+    Gpu(GpuError),
+}
+
+impl ScalelabError {
+    /// The stable code that becomes the JS error's `name`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScalelabError::Core(e) => e.code(),
+            ScalelabError::Gpu(e) => e.code(),
+        }
+    }
+}
+
+impl std::fmt::Display for ScalelabError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScalelabError::Core(e) => e.fmt(f),
+            ScalelabError::Gpu(e) => e.fmt(f),
+        }
+    }
+}
 
 impl From<CoreError> for ScalelabError {
     fn from(e: CoreError) -> Self {
-        ScalelabError(e)
+        ScalelabError::Core(e)
+    }
+}
+
+impl From<GpuError> for ScalelabError {
+    fn from(e: GpuError) -> Self {
+        ScalelabError::Gpu(e)
     }
 }
 
 impl From<ScalelabError> for JsValue {
     /// A real `Error` (with a stack) whose `name` is the variant name and whose `message` says what to fix.
     fn from(e: ScalelabError) -> JsValue {
-        let err = js_sys::Error::new(&e.0.to_string());
-        err.set_name(e.0.code());
+        let err = js_sys::Error::new(&e.to_string());
+        err.set_name(e.code());
         err.into()
     }
 }

@@ -54,7 +54,7 @@ fn gmm_denoiser(
     }
 
     var log_w: array<f32, MAX_COMPONENTS>;
-    var top = -3.4028235e38;
+    var top = -0x1.fffffep+127f;
     for (var k = 0u; k < k_count; k++) {
         var dist2 = 0.0;
         let mu = k * d;

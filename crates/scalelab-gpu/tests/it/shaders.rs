@@ -122,3 +122,42 @@ fn every_kernel_parses_and_validates_with_naga() {
         }
     }
 }
+
+/// Browsers' WGSL compiler (Tint) rejects a decimal literal outside the f32 range, e.g.
+/// `-3.4028235e38` (a hair above f32::MAX, which naga accepts and rounds): found by the
+/// headless-Chromium kernel suite. Extremes must be written in hex (`-0x1.fffffep+127f`).
+#[test]
+fn decimal_float_literals_fit_in_f32() {
+    for kernel in scalelab_gpu::KERNELS {
+        let src = kernel.wgsl;
+        let bytes = src.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let starts_number = bytes[i].is_ascii_digit()
+                && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'));
+            if !starts_number || src[i..].starts_with("0x") {
+                i += 1;
+                continue;
+            }
+            let end = src[i..]
+                .find(|c: char| {
+                    !(c.is_ascii_digit()
+                        || c == '.'
+                        || c == 'e'
+                        || c == 'E'
+                        || c == '-'
+                        || c == '+')
+                })
+                .map_or(src.len(), |len| i + len);
+            let token = &src[i..end];
+            if let Ok(value) = token.trim_end_matches(['-', '+']).parse::<f64>() {
+                assert!(
+                    value <= f64::from(f32::MAX),
+                    "{}: literal {token} exceeds f32::MAX; Tint rejects it (write it in hex)",
+                    kernel.name
+                );
+            }
+            i = end.max(i + 1);
+        }
+    }
+}

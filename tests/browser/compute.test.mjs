@@ -1,0 +1,80 @@
+// The packed npm package's ComputeContext in headless Chromium on WebGPU (SwiftShader): the numpy
+// cases of tests/vectors/kernels.json (made by tests/vectors/kernels.py) on the GPU, every kernel at
+// sizes 0, 1, 63, 64, 65 and 512 against its f64 oracle (verifyKernels), and device loss → CPU
+// fallback ("auto") or a typed DeviceLost error ("gpu").
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { serve, launch, openPage, root } from "./harness.mjs";
+import { failures } from "../npm/compute_cases.mjs";
+
+const pkg = "/target/npm/scalelab/index.js";
+let server, origin, browser, page, problems;
+
+before(async () => {
+  assert.ok(existsSync(join(root, pkg)), "build the npm package first (cargo xtask test does)");
+  ({ server, origin } = await serve(root));
+  browser = await launch();
+  ({ page, problems } = await openPage(browser, origin));
+  await page.goto(`${origin}/tests/browser/blank.html`);
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+test("numpy cases on WebGPU", async () => {
+  const { backend, adapter, results } = await page.evaluate(async (pkg) => {
+    const { ComputeContext } = await import(pkg);
+    const { runCases } = await import("/tests/npm/compute_cases.mjs");
+    const vectors = await (await fetch("/tests/vectors/kernels.json")).json();
+    const ctx = await ComputeContext.create({ backend: "gpu" });
+    return { backend: ctx.backend, adapter: ctx.adapter, results: await runCases(ctx, vectors) };
+  }, pkg);
+  assert.equal(backend, "webgpu");
+  assert.match(adapter, /swiftshader/i);
+  assert.equal(results.length, 17);
+  assert.deepEqual(failures(results), []);
+  assert.deepEqual(problems, []);
+});
+
+test("every kernel passes its oracle check on WebGPU (132 checks)", async () => {
+  const checks = await page.evaluate(async (pkg) => {
+    const { ComputeContext } = await import(pkg);
+    const ctx = await ComputeContext.create({ backend: "gpu" });
+    return ctx.verifyKernels();
+  }, pkg);
+  assert.equal(checks.length, 22 * 6);
+  const failed = checks.filter((c) => !c.passed);
+  assert.deepEqual(failed, []);
+  // Every kernel ran at 512 and produced a finite comparison.
+  for (const c of checks.filter((c) => c.size === 512)) {
+    assert.ok(Number.isFinite(c.maxAbsErr) && c.worstRatio <= 1, JSON.stringify(c));
+  }
+  const empty = checks.find((c) => c.op === "sum-all" && c.size === 0);
+  assert.match(empty.error, /^InvalidInput/);
+  assert.deepEqual(problems, []);
+});
+
+test("device loss: auto falls back to the CPU, gpu gives DeviceLost", async () => {
+  const out = await page.evaluate(async (pkg) => {
+    const { ComputeContext } = await import(pkg);
+    const x = new Float32Array([0, Math.log(3)]);
+    const auto = await ComputeContext.create();
+    const before = auto.backend;
+    auto.loseDevice();
+    const p = Array.from(await auto.softmaxRows(x, 2));
+    const strict = await ComputeContext.create({ backend: "gpu" });
+    strict.loseDevice();
+    let name = null;
+    try { await strict.softmaxRows(x, 2); } catch (e) { name = e.name; }
+    return { before, after: auto.backend, reason: auto.fallbackReason, p, name };
+  }, pkg);
+  assert.equal(out.before, "webgpu");
+  assert.equal(out.after, "cpu");
+  assert.match(out.reason, /device was lost/);
+  assert.ok(Math.abs(out.p[0] - 0.25) < 1e-6 && Math.abs(out.p[1] - 0.75) < 1e-6, String(out.p));
+  assert.equal(out.name, "DeviceLost");
+});
