@@ -240,17 +240,6 @@ struct TimingDto {
     gflops: f64,
 }
 
-/// `performance.now()` of the global object (window, worker or Node), in milliseconds.
-fn now_ms() -> f64 {
-    let global: JsValue = js_sys::global().into();
-    get(&global, "performance")
-        .and_then(|p| {
-            let now = get(&p, "now")?.dyn_into::<js_sys::Function>().ok()?;
-            now.call0(&p).ok()?.as_f64()
-        })
-        .unwrap_or_else(js_sys::Date::now)
-}
-
 #[wasm_bindgen]
 impl ComputeContext {
     /// Opens a context. `backend` "auto" (default) uses WebGPU when there is an adapter and
@@ -561,18 +550,18 @@ impl ComputeContext {
         promise(async move {
             let op = kernel_op(&op)?;
             let w = Workload::new(op, size, 1);
-            let timing =
-                inner
-                    .run(
-                        |ctx| {
-                            let w = w.clone();
-                            async move {
-                                workload::time_gpu(&ctx, &w, repeats.unwrap_or(10), &now_ms).await
-                            }
-                        },
-                        || workload::time_cpu(&w, &now_ms),
-                    )
-                    .await?;
+            let timing = inner
+                .run(
+                    |ctx| {
+                        let w = w.clone();
+                        async move {
+                            workload::time_gpu(&ctx, &w, repeats.unwrap_or(10), &workload::now_ms)
+                                .await
+                        }
+                    },
+                    || workload::time_cpu(&w, &workload::now_ms),
+                )
+                .await?;
             to_js(&TimingDto {
                 op: op.key(),
                 size,

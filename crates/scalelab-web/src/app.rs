@@ -2,14 +2,19 @@
 //! query key; the worker and GPU probe shared by every lab.
 
 use crate::compute_backend::{start_probe, BackendChip};
-use crate::labs::{fit::FitLab, home::Home, stablemax::StableMaxLab};
+use crate::labs::{fit::FitLab, home::Home, kernels::KernelsLab, stablemax::StableMaxLab};
 use crate::theme::ThemeToggle;
 use crate::url_state::UrlState;
 use crate::worker::client::ComputeWorker;
 use leptos::prelude::*;
 
 /// Labs reachable from the navigation: (query value, link text).
-const NAV: [(&str, &str); 3] = [("home", "Home"), ("stablemax", "StableMax"), ("fit", "Fit")];
+const NAV: [(&str, &str); 4] = [
+    ("home", "Home"),
+    ("stablemax", "StableMax"),
+    ("fit", "Fit"),
+    ("kernels", "Kernels"),
+];
 
 /// The whole site.
 #[component]
@@ -32,6 +37,7 @@ pub fn App() -> impl IntoView {
         let title = match current.get().as_str() {
             "stablemax" => "StableMax & Softmax Collapse · Scalelab",
             "fit" => "Fit a scaling law · Scalelab",
+            "kernels" => "Kernels on WebGPU · Scalelab",
             "home" => "Scalelab — interactive, exact ML-scaling mathematics",
             _ => "Not found · Scalelab",
         };
@@ -70,6 +76,7 @@ pub fn App() -> impl IntoView {
                 "home" => view! { <Home /> }.into_any(),
                 "stablemax" => view! { <StableMaxLab /> }.into_any(),
                 "fit" => view! { <FitLab /> }.into_any(),
+                "kernels" => view! { <KernelsLab /> }.into_any(),
                 other => {
                     let other = other.to_string();
                     view! {

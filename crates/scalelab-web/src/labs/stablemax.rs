@@ -2,6 +2,7 @@
 //! emulated precision, where Softmax Collapse sets in, and (computed in the worker) the correct-class
 //! gradient against the scale in all four precisions.
 
+use crate::labs::field::Field;
 use crate::plot::{Chart, ChartSpec, ScaleKind, Series, SeriesKind, PALETTE};
 use crate::url_state::UrlState;
 use crate::worker::client::ComputeWorker;
@@ -104,40 +105,6 @@ fn parse_points(text: &str) -> Result<usize, CoreError> {
         });
     }
     Ok(v)
-}
-
-/// A text field whose raw text lives in the URL under `key`, with its error shown next to it.
-#[component]
-fn Field(
-    key: &'static str,
-    label: &'static str,
-    text: Signal<String>,
-    error: Signal<Option<String>>,
-    #[prop(optional)] hint: &'static str,
-    #[prop(optional)] wide: bool,
-) -> impl IntoView {
-    let url = UrlState::get();
-    let error_id = format!("{key}-error");
-    let described = error_id.clone();
-    view! {
-        <div class="field" class:wide=wide class:invalid=move || error.get().is_some()>
-            <label for=key>{label}</label>
-            <input
-                id=key
-                name=key
-                type="text"
-                inputmode="decimal"
-                autocomplete="off"
-                spellcheck="false"
-                prop:value=move || text.get()
-                aria-invalid=move || error.get().is_some().to_string()
-                aria-describedby=described
-                on:input=move |ev| url.set(key, Some(event_target_value(&ev)))
-            />
-            {(!hint.is_empty()).then(|| view! { <small class="hint">{hint}</small> })}
-            <p class="field-error" id=error_id role="alert">{move || error.get().unwrap_or_default()}</p>
-        </div>
-    }
 }
 
 #[derive(Clone, PartialEq)]

@@ -8,6 +8,7 @@
 use scalelab_core::fit::analysis::{FitReport, FitRequest};
 use scalelab_core::stablemax::Loss;
 use scalelab_core::{CoreError, Precision};
+use scalelab_gpu::workload::KernelOp;
 use serde::{Deserialize, Serialize};
 
 /// Page → worker.
@@ -73,6 +74,15 @@ pub enum Job {
     GradientSweep(GradientSweep),
     /// A scaling-law fit with its multi-start, bootstrap, band and backtest.
     Fit(Box<FitRequest>),
+    /// Time one kernel at one or more sizes on the GPU and/or the CPU, checked against the oracle.
+    Kernel(KernelJob),
+    /// Every kernel at sizes 0, 1, 63, 64, 65 and 512 on the GPU against its oracle.
+    VerifyKernels {
+        /// Open a new GPU device first if the last one was lost.
+        retry_gpu: bool,
+    },
+    /// Destroy the worker's GPU device, as a driver reset would (to try the CPU fallback).
+    LoseGpuDevice,
 }
 
 impl Job {
@@ -149,6 +159,145 @@ impl GradientSweep {
     }
 }
 
+/// Where a kernel runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KernelBackend {
+    /// WebGPU in the worker.
+    Gpu,
+    /// The f64 CPU oracle (rounded to f32), in the worker.
+    Cpu,
+}
+
+/// Input of [`Job::Kernel`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KernelJob {
+    /// The operation's key (`scalelab_gpu::workload::KernelOp::key`).
+    pub op: String,
+    /// Sizes `n` to run, in order.
+    pub sizes: Vec<usize>,
+    /// Backends to run at each size.
+    pub backends: Vec<KernelBackend>,
+    /// GPU dispatches per submission for the timing (2 ..= [`KernelJob::MAX_REPEATS`]).
+    pub repeats: u32,
+    /// Open a new GPU device first if the last one was lost.
+    pub retry_gpu: bool,
+}
+
+impl KernelJob {
+    /// Largest size `n` for matrix products (the CPU oracle of a 2048³ product takes seconds).
+    pub const MAX_MATMUL_SIZE: usize = 2048;
+    /// Largest size `n` for the other kernels (`n²` elements).
+    pub const MAX_SIZE: usize = 4096;
+    /// Largest number of repeated dispatches.
+    pub const MAX_REPEATS: u32 = 1000;
+
+    /// Sizes of a GFLOP/s sweep up to `n`: powers of two from 16 below `n`, then `n` itself.
+    pub fn sweep_sizes(n: usize) -> Vec<usize> {
+        let mut sizes: Vec<usize> = std::iter::successors(Some(16usize), |s| s.checked_mul(2))
+            .take_while(|&s| s < n)
+            .collect();
+        sizes.push(n);
+        sizes
+    }
+
+    /// The largest size allowed for `op`.
+    pub fn max_size(op: KernelOp) -> usize {
+        match op {
+            KernelOp::Matmul
+            | KernelOp::MatmulTransposeA
+            | KernelOp::MatmulTransposeB
+            | KernelOp::MatmulBiasRelu => Self::MAX_MATMUL_SIZE,
+            _ => Self::MAX_SIZE,
+        }
+    }
+
+    /// The operation, or why the request is not valid (unknown op, size out of range, repeats out
+    /// of range, no sizes or no backends).
+    pub fn validate(&self) -> Result<KernelOp, CoreError> {
+        let op = KernelOp::from_key(&self.op).ok_or_else(|| CoreError::InvalidValue {
+            what: "operation",
+            reason: format!("“{}” is not a kernel", self.op),
+        })?;
+        if self.sizes.is_empty() {
+            return Err(CoreError::EmptyInput { what: "sizes" });
+        }
+        if self.backends.is_empty() {
+            return Err(CoreError::EmptyInput { what: "backends" });
+        }
+        let max = Self::max_size(op);
+        for &n in &self.sizes {
+            if !(1..=max).contains(&n) {
+                return Err(CoreError::OutOfRange {
+                    what: "size n",
+                    value: n as f64,
+                    min: 1.0,
+                    max: max as f64,
+                });
+            }
+        }
+        if !(2..=Self::MAX_REPEATS).contains(&self.repeats) {
+            return Err(CoreError::OutOfRange {
+                what: "repeats",
+                value: f64::from(self.repeats),
+                min: 2.0,
+                max: f64::from(Self::MAX_REPEATS),
+            });
+        }
+        Ok(op)
+    }
+}
+
+/// One timed run of [`Job::Kernel`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KernelRun {
+    /// The size `n`.
+    pub size: usize,
+    /// Where it ran (the CPU when the GPU was asked for but lost or missing).
+    pub backend: KernelBackend,
+    /// Seconds per kernel run (GPU: from repeated dispatches, upload and read-back excluded).
+    pub seconds: f64,
+    /// Seconds of one whole call, upload and read-back included.
+    pub end_to_end_seconds: f64,
+    /// Nominal GFLOP/s at `seconds`.
+    pub gflops: f64,
+    /// Largest |result − f64 oracle|.
+    pub max_abs_err: f64,
+    /// Largest relative error against the oracle.
+    pub max_rel_err: f64,
+    /// Largest error / documented tolerance (≤ 1 passes).
+    pub worst_ratio: f64,
+    /// Within tolerance everywhere, nothing left unwritten.
+    pub passed: bool,
+}
+
+/// Output of [`Job::Kernel`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KernelRuns {
+    /// The runs, size by size, in the order of the request's backends.
+    pub runs: Vec<KernelRun>,
+    /// The GPU adapter used, if any.
+    pub adapter: Option<String>,
+    /// Set when a GPU run was asked for but the CPU answered (no adapter, or the device was lost).
+    pub notice: Option<String>,
+}
+
+/// One kernel at one size in [`Job::VerifyKernels`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KernelCheckRow {
+    /// The operation's key.
+    pub op: String,
+    /// The size `n`.
+    pub size: usize,
+    /// Met its tolerance (or gave the expected error).
+    pub passed: bool,
+    /// Largest |GPU − oracle|, when it ran.
+    pub max_abs_err: Option<f64>,
+    /// Largest error / tolerance, when it ran.
+    pub worst_ratio: Option<f64>,
+    /// The GPU error, if any.
+    pub error: Option<String>,
+}
+
 /// The results of the jobs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum JobOutput {
@@ -160,6 +309,20 @@ pub enum JobOutput {
         report: Box<FitReport>,
         /// Milliseconds of computation in the worker.
         millis: f64,
+    },
+    /// Result of [`Job::Kernel`].
+    Kernel(KernelRuns),
+    /// Result of [`Job::VerifyKernels`].
+    KernelChecks {
+        /// The GPU adapter.
+        adapter: String,
+        /// One row per kernel and size.
+        checks: Vec<KernelCheckRow>,
+    },
+    /// Result of [`Job::LoseGpuDevice`]: whether there was a device to lose.
+    GpuDeviceLost {
+        /// `false` when the worker had no GPU device open.
+        had_device: bool,
     },
 }
 
@@ -242,6 +405,85 @@ mod tests {
                 matches!(bad.validate(), Err(CoreError::OutOfRange { .. })),
                 "{bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn sweep_sizes_double_up_to_n() {
+        assert_eq!(KernelJob::sweep_sizes(100), vec![16, 32, 64, 100]);
+        assert_eq!(KernelJob::sweep_sizes(64), vec![16, 32, 64]);
+        assert_eq!(KernelJob::sweep_sizes(8), vec![8]);
+    }
+
+    #[test]
+    fn kernel_jobs_are_checked_before_work() {
+        let ok = KernelJob {
+            op: "matmul".into(),
+            sizes: vec![1, 2048],
+            backends: vec![KernelBackend::Gpu, KernelBackend::Cpu],
+            repeats: 10,
+            retry_gpu: false,
+        };
+        assert_eq!(ok.validate().unwrap(), KernelOp::Matmul);
+        let softmax_big = KernelJob {
+            op: "softmax".into(),
+            sizes: vec![4096],
+            ..ok.clone()
+        };
+        assert_eq!(softmax_big.validate().unwrap(), KernelOp::SoftmaxRows);
+        let cases = [
+            (
+                KernelJob {
+                    op: "conv".into(),
+                    ..ok.clone()
+                },
+                "InvalidValue",
+            ),
+            (
+                KernelJob {
+                    sizes: vec![],
+                    ..ok.clone()
+                },
+                "EmptyInput",
+            ),
+            (
+                KernelJob {
+                    backends: vec![],
+                    ..ok.clone()
+                },
+                "EmptyInput",
+            ),
+            (
+                KernelJob {
+                    sizes: vec![0],
+                    ..ok.clone()
+                },
+                "OutOfRange",
+            ),
+            (
+                KernelJob {
+                    sizes: vec![2049],
+                    ..ok.clone()
+                },
+                "OutOfRange",
+            ),
+            (
+                KernelJob {
+                    repeats: 1,
+                    ..ok.clone()
+                },
+                "OutOfRange",
+            ),
+            (
+                KernelJob {
+                    repeats: 1001,
+                    ..ok.clone()
+                },
+                "OutOfRange",
+            ),
+        ];
+        for (job, code) in cases {
+            assert_eq!(job.validate().unwrap_err().code(), code, "{job:?}");
         }
     }
 

@@ -1,6 +1,7 @@
 //! The worker side: receives [`ToWorker`] messages, runs jobs in slices of about 20 ms so that a
 //! `Cancel` is seen between slices, and reports progress.
 
+use super::kernels;
 use super::protocol::{
     FromWorker, GradientSweep, GradientSweepResult, Job, JobOutput, PrecisionCurve, ToWorker,
 };
@@ -48,6 +49,29 @@ impl Runtime {
                 .await
                 .map(|r| r.map(JobOutput::GradientSweep)),
             Job::Fit(req) => self.fit(id, &req).map(Some),
+            Job::Kernel(req) => kernels::run_kernel_job(&req, |done, total| {
+                self.post(&FromWorker::Progress {
+                    id,
+                    stage: "kernel".into(),
+                    done,
+                    total,
+                })
+            })
+            .await
+            .map(Some),
+            Job::VerifyKernels { retry_gpu } => {
+                kernels::verify_kernels(retry_gpu, |done, total| {
+                    self.post(&FromWorker::Progress {
+                        id,
+                        stage: "verify".into(),
+                        done: done as u32,
+                        total: total as u32,
+                    })
+                })
+                .await
+                .map(Some)
+            }
+            Job::LoseGpuDevice => Ok(Some(kernels::lose_device())),
         };
         let reply = match outcome {
             Ok(Some(output)) => FromWorker::Done { id, output },

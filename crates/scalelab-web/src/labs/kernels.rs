@@ -1,0 +1,467 @@
+//! The Kernels lab: one tensor kernel at a chosen size on WebGPU and on the CPU (both in the
+//! worker) with its time, GFLOP/s and error against the f64 oracle; GFLOP/s against size; a check
+//! of every kernel; and a simulated device loss to see the CPU fallback.
+
+use crate::labs::field::Field;
+use crate::labs::stablemax::fmt;
+use crate::plot::{Chart, ChartSpec, ScaleKind, Series, SeriesKind, PALETTE};
+use crate::url_state::UrlState;
+use crate::worker::client::ComputeWorker;
+use crate::worker::protocol::{
+    FromWorker, Job, JobOutput, KernelBackend, KernelCheckRow, KernelJob, KernelRun, KernelRuns,
+};
+use leptos::prelude::*;
+use scalelab_core::CoreError;
+use scalelab_gpu::workload::{KernelOp, VERIFY_SIZES};
+
+const DEFAULT_N: &str = "256";
+const DEFAULT_REPEATS: &str = "10";
+
+fn parse_size(text: &str, op: KernelOp) -> Result<usize, CoreError> {
+    let max = KernelJob::max_size(op);
+    let t = text.trim();
+    let n = t.parse::<usize>().map_err(|_| CoreError::InvalidValue {
+        what: "size n",
+        reason: format!("“{t}” is not a whole number; enter 1 to {max}"),
+    })?;
+    if !(1..=max).contains(&n) {
+        return Err(CoreError::OutOfRange {
+            what: "size n",
+            value: n as f64,
+            min: 1.0,
+            max: max as f64,
+        });
+    }
+    Ok(n)
+}
+
+fn parse_repeats(text: &str) -> Result<u32, CoreError> {
+    let t = text.trim();
+    let r = t.parse::<u32>().map_err(|_| CoreError::InvalidValue {
+        what: "repeats",
+        reason: format!(
+            "“{t}” is not a whole number; enter 2 to {}",
+            KernelJob::MAX_REPEATS
+        ),
+    })?;
+    if !(2..=KernelJob::MAX_REPEATS).contains(&r) {
+        return Err(CoreError::OutOfRange {
+            what: "repeats",
+            value: f64::from(r),
+            min: 2.0,
+            max: f64::from(KernelJob::MAX_REPEATS),
+        });
+    }
+    Ok(r)
+}
+
+fn backend_name(b: KernelBackend) -> &'static str {
+    match b {
+        KernelBackend::Gpu => "GPU (WebGPU)",
+        KernelBackend::Cpu => "CPU (f64 oracle)",
+    }
+}
+
+fn backend_key(b: KernelBackend) -> &'static str {
+    match b {
+        KernelBackend::Gpu => "gpu",
+        KernelBackend::Cpu => "cpu",
+    }
+}
+
+fn millis(seconds: f64) -> String {
+    format!("{:.3}", seconds * 1e3)
+}
+
+#[derive(Clone, PartialEq)]
+enum Task {
+    Idle,
+    Running {
+        what: &'static str,
+        done: u32,
+        total: u32,
+    },
+    Cancelled,
+    Failed(String),
+}
+
+/// The Kernels lab page.
+#[component]
+pub fn KernelsLab() -> impl IntoView {
+    let url = UrlState::get();
+    let raw = move |key: &'static str, default: &'static str| {
+        let r = url.read(key);
+        Signal::derive(move || r.get().unwrap_or_else(|| default.to_string()))
+    };
+    let op_text = raw("op", KernelOp::Matmul.key());
+    let n_text = raw("n", DEFAULT_N);
+    let repeats_text = raw("r", DEFAULT_REPEATS);
+
+    let op_parsed = Memo::new(move |_| {
+        op_text.with(|t| {
+            KernelOp::from_key(t).ok_or_else(|| format!("“{t}” is not a kernel; showing matmul."))
+        })
+    });
+    let op = Memo::new(move |_| op_parsed.get().unwrap_or(KernelOp::Matmul));
+    let n_parsed = Memo::new(move |_| n_text.with(|t| parse_size(t, op.get())));
+    let repeats_parsed = Memo::new(move |_| repeats_text.with(|t| parse_repeats(t)));
+    let err = |r: Result<usize, CoreError>| r.err().map(|e| e.to_string());
+    let n_error = Signal::derive(move || err(n_parsed.get()));
+    let repeats_error = Signal::derive(move || repeats_parsed.get().err().map(|e| e.to_string()));
+    let op_error = Signal::derive(move || op_parsed.get().err());
+    let inputs_ok = Signal::derive(move || n_parsed.get().is_ok() && repeats_parsed.get().is_ok());
+
+    let task = RwSignal::new(Task::Idle);
+    let single = RwSignal::new(None::<(KernelOp, KernelRuns)>);
+    let sweep = RwSignal::new(None::<(KernelOp, KernelRuns)>);
+    let checks = RwSignal::new(None::<(String, Vec<KernelCheckRow>)>);
+    let notice = RwSignal::new(None::<String>);
+    let retry_gpu = RwSignal::new(false);
+    let loss_note = RwSignal::new(None::<String>);
+    let job = StoredValue::new(None::<u64>);
+    let worker = use_context::<StoredValue<Option<ComputeWorker>, LocalStorage>>();
+
+    // Starts `job` (cancelling the one in flight) and hands its output to `done`.
+    let start = move |what: &'static str, request: Job, done: Box<dyn Fn(JobOutput)>| {
+        let Some(worker) = worker.and_then(|w| w.get_value()) else {
+            task.set(Task::Failed(
+                "The compute worker could not be started in this browser.".into(),
+            ));
+            return;
+        };
+        if let Some(old) = job.get_value() {
+            worker.cancel(old);
+        }
+        task.set(Task::Running {
+            what,
+            done: 0,
+            total: 1,
+        });
+        let id = worker.start(request, move |msg| {
+            let mine = |id: u64| job.get_value() == Some(id);
+            match msg {
+                FromWorker::Progress {
+                    id, done, total, ..
+                } if mine(id) => task.set(Task::Running { what, done, total }),
+                FromWorker::Done { id, output } if mine(id) => {
+                    task.set(Task::Idle);
+                    done(output);
+                }
+                FromWorker::Cancelled { id } if mine(id) => task.set(Task::Cancelled),
+                FromWorker::Failed { id, message, .. } if mine(id) => {
+                    task.set(Task::Failed(message))
+                }
+                _ => {}
+            }
+        });
+        job.set_value(Some(id));
+    };
+    let take_retry = move || {
+        let r = retry_gpu.get_untracked();
+        retry_gpu.set(false);
+        r
+    };
+    let kernel_job = move |sizes: Vec<usize>| -> Option<Job> {
+        let (Ok(_), Ok(repeats)) = (n_parsed.get_untracked(), repeats_parsed.get_untracked())
+        else {
+            return None;
+        };
+        Some(Job::Kernel(KernelJob {
+            op: op.get_untracked().key().to_owned(),
+            sizes,
+            backends: vec![KernelBackend::Gpu, KernelBackend::Cpu],
+            repeats,
+            retry_gpu: take_retry(),
+        }))
+    };
+    let run_single = move || {
+        let Ok(n) = n_parsed.get_untracked() else {
+            return;
+        };
+        let which = op.get_untracked();
+        if let Some(request) = kernel_job(vec![n]) {
+            start(
+                "run",
+                request,
+                Box::new(move |out| {
+                    if let JobOutput::Kernel(runs) = out {
+                        notice.set(runs.notice.clone());
+                        single.set(Some((which, runs)));
+                    }
+                }),
+            );
+        }
+    };
+    let run_sweep = move || {
+        let Ok(n) = n_parsed.get_untracked() else {
+            return;
+        };
+        let which = op.get_untracked();
+        if let Some(request) = kernel_job(KernelJob::sweep_sizes(n)) {
+            start(
+                "sweep",
+                request,
+                Box::new(move |out| {
+                    if let JobOutput::Kernel(runs) = out {
+                        notice.set(runs.notice.clone());
+                        sweep.set(Some((which, runs)));
+                    }
+                }),
+            );
+        }
+    };
+    let run_checks = move || {
+        start(
+            "check",
+            Job::VerifyKernels {
+                retry_gpu: take_retry(),
+            },
+            Box::new(move |out| {
+                if let JobOutput::KernelChecks { adapter, checks: c } = out {
+                    checks.set(Some((adapter, c)));
+                }
+            }),
+        );
+    };
+    let lose_device = move || {
+        start(
+            "device loss",
+            Job::LoseGpuDevice,
+            Box::new(move |out| {
+                if let JobOutput::GpuDeviceLost { had_device } = out {
+                    loss_note.set(Some(if had_device {
+                        "The worker's GPU device was destroyed. The next GPU run falls back to the CPU."
+                            .into()
+                    } else {
+                        "The worker had no GPU device open yet; run a kernel first.".into()
+                    }));
+                }
+            }),
+        );
+    };
+    let use_gpu_again = move || {
+        retry_gpu.set(true);
+        notice.set(None);
+        loss_note.set(None);
+        run_single();
+    };
+    let cancel = move |_| {
+        if let (Some(w), Some(id)) = (worker.and_then(|w| w.get_value()), job.get_value()) {
+            w.cancel(id);
+        }
+    };
+    let busy = Signal::derive(move || matches!(task.get(), Task::Running { .. }));
+
+    let chart = Signal::derive(move || {
+        let Some((which, runs)) = sweep.get() else {
+            return ChartSpec::empty("GFLOP/s against size (run a sweep)");
+        };
+        let series = [KernelBackend::Gpu, KernelBackend::Cpu]
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                let points: Vec<&KernelRun> = runs.runs.iter().filter(|r| r.backend == b).collect();
+                (!points.is_empty()).then(|| {
+                    Series::new(
+                        backend_name(b),
+                        SeriesKind::Line,
+                        points.iter().map(|r| r.size as f64).collect(),
+                        points.iter().map(|r| r.gflops).collect(),
+                        PALETTE[i],
+                    )
+                })
+            })
+            .collect();
+        ChartSpec {
+            title: format!("{} — nominal GFLOP/s against size n", which.label()),
+            x_label: "n".into(),
+            y_label: "GFLOP/s".into(),
+            x_scale: ScaleKind::Log,
+            y_scale: ScaleKind::Log,
+            x_range: None,
+            y_range: None,
+            categories: Vec::new(),
+            series,
+        }
+    });
+
+    let runs_table = move |id: &'static str, runs: Vec<KernelRun>| {
+        view! {
+            <div class="table-scroll">
+            <table class="data" id=id>
+                <thead><tr>
+                    <th scope="col">"n"</th><th scope="col">"backend"</th>
+                    <th scope="col">"time per run (ms)"</th><th scope="col">"whole call (ms)"</th>
+                    <th scope="col">"GFLOP/s"</th><th scope="col">"max |error|"</th>
+                    <th scope="col">"max rel. error"</th><th scope="col">"error / tolerance"</th>
+                    <th scope="col">"verdict"</th>
+                </tr></thead>
+                <tbody>
+                    {runs.into_iter().map(|r| view! {
+                        <tr data-backend=backend_key(r.backend) data-size=r.size.to_string() data-passed=r.passed.to_string()>
+                            <td class="num">{r.size}</td>
+                            <th scope="row">{backend_name(r.backend)}</th>
+                            <td class="num" data-col="ms">{millis(r.seconds)}</td>
+                            <td class="num" data-col="e2e-ms">{millis(r.end_to_end_seconds)}</td>
+                            <td class="num" data-col="gflops">{format!("{:.3}", r.gflops)}</td>
+                            <td class="num" data-col="abs">{fmt(r.max_abs_err)}</td>
+                            <td class="num" data-col="rel">{fmt(r.max_rel_err)}</td>
+                            <td class="num" data-col="ratio">{format!("{:.3}", r.worst_ratio)}</td>
+                            <td>{if r.passed { "within tolerance" } else { "OUT OF TOLERANCE" }}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+        }
+    };
+
+    view! {
+        <h1>"Kernels"</h1>
+        <p class="lede">
+            "The f32 tensor kernels behind the trainers, on WebGPU in a worker, each checked against an f64 CPU \
+             oracle. Time per run comes from repeated dispatches in one submission, "
+            <em>"(t(R) − t(1)) / (R − 1)"</em>
+            ", so upload and read-back cancel out; the whole-call time includes them. GFLOP/s are nominal: \
+             2n³ for a matrix product; for the others a fixed count per element (see the docs)."
+        </p>
+        <section class="panel" aria-labelledby="kernel-controls">
+            <h2 id="kernel-controls">"Kernel and size"</h2>
+            <div class="controls">
+                <div class="field wide" class:invalid=move || op_error.get().is_some()>
+                    <label for="kernel-op">"Kernel"</label>
+                    <select id="kernel-op" prop:value=move || op.get().key()
+                        on:change=move |ev| url.set("op", Some(event_target_value(&ev)))>
+                        {KernelOp::ALL.into_iter().map(|k| view! {
+                            <option value=k.key()>{k.label()}</option>
+                        }).collect_view()}
+                    </select>
+                    <small class="hint" id="kernel-shape">{move || {
+                        let n = n_parsed.get().unwrap_or(1);
+                        format!("size n = {n}: {}", op.get().shape(n))
+                    }}</small>
+                    <p class="field-error" id="op-error" role="alert">{move || op_error.get().unwrap_or_default()}</p>
+                </div>
+                <Field key="n" label="Size n" text=n_text error=n_error
+                    hint="matmul up to 2048, others up to 4096" />
+                <Field key="r" label="Repeated dispatches R" text=repeats_text error=repeats_error hint="2 to 1000" />
+            </div>
+            <div class="controls sweep-actions">
+                <button type="button" id="kernel-run" on:click=move |_| run_single()
+                    disabled=move || !inputs_ok.get() || busy.get()>"Run on GPU and CPU"</button>
+                <button type="button" id="kernel-sweep" on:click=move |_| run_sweep()
+                    disabled=move || !inputs_ok.get() || busy.get()>"Sweep sizes up to n"</button>
+                <button type="button" id="kernel-verify" on:click=move |_| run_checks()
+                    disabled=move || busy.get()>"Check every kernel"</button>
+                <button type="button" id="kernel-cancel" on:click=cancel
+                    disabled=move || !busy.get()>"Cancel"</button>
+            </div>
+            <div id="kernel-status" aria-live="polite" data-state=move || match task.get() {
+                Task::Idle => "idle", Task::Running { .. } => "running", Task::Cancelled => "cancelled", Task::Failed(_) => "failed",
+            }>
+                {move || match task.get() {
+                    Task::Idle => view! { <span>"Ready."</span> }.into_any(),
+                    Task::Running { what, done, total } => view! {
+                        <progress max=total value=done></progress>
+                        <span>{format!(" {what}: {done} of {total}")}</span>
+                    }.into_any(),
+                    Task::Cancelled => view! { <span>"Cancelled."</span> }.into_any(),
+                    Task::Failed(m) => view! { <span class="field-error" role="alert">{m}</span> }.into_any(),
+                }}
+            </div>
+            {move || notice.get().map(|m| view! {
+                <div class="notice" id="kernel-notice" role="status">
+                    <p>{m}</p>
+                    <button type="button" id="kernel-retry-gpu" on:click=move |_| use_gpu_again()>"Use the GPU again"</button>
+                </div>
+            })}
+        </section>
+
+        {move || single.get().map(|(which, runs)| {
+            let speedup = {
+                let t = |b| runs.runs.iter().find(|r| r.backend == b).map(|r| r.seconds);
+                match (t(KernelBackend::Gpu), t(KernelBackend::Cpu)) {
+                    (Some(g), Some(c)) => format!("GPU time per run is {:.2}× the CPU's.", g / c),
+                    _ => String::new(),
+                }
+            };
+            let adapter = runs.adapter.clone().unwrap_or_else(|| "no GPU".into());
+            view! {
+                <section class="panel" aria-labelledby="kernel-result-heading">
+                    <h2 id="kernel-result-heading">{format!("{} at n = {}", which.label(), runs.runs.first().map_or(0, |r| r.size))}</h2>
+                    <p id="kernel-adapter">{format!("Adapter: {adapter}. {speedup}")}</p>
+                    {runs_table("kernel-results", runs.runs)}
+                </section>
+            }
+        })}
+
+        <section class="panel" aria-labelledby="kernel-sweep-heading">
+            <h2 id="kernel-sweep-heading">"GFLOP/s against size"</h2>
+            <Chart spec=chart id="kernel-chart" />
+            {move || sweep.get().map(|(_, runs)| runs_table("kernel-sweep-table", runs.runs))}
+        </section>
+
+        <section class="panel" aria-labelledby="kernel-check-heading">
+            <h2 id="kernel-check-heading">"Every kernel against its oracle"</h2>
+            <p>{format!(
+                "“Check every kernel” runs all {} kernels at n = {} on the GPU with seeded inputs and compares each \
+                 result with the f64 oracle under the kernel's documented error bound.",
+                KernelOp::ALL.len(),
+                VERIFY_SIZES.map(|s| s.to_string()).join(", ")
+            )}</p>
+            {move || checks.get().map(|(adapter, rows)| {
+                let passed = rows.iter().filter(|r| r.passed).count();
+                let total = rows.len();
+                view! {
+                    <p id="kernel-check-summary" data-passed=passed.to_string() data-total=total.to_string()>
+                        {format!("{passed} of {total} checks passed on {adapter}.")}
+                    </p>
+                    <div class="table-scroll">
+                    <table class="data" id="kernel-checks">
+                        <thead><tr>
+                            <th scope="col">"kernel"</th>
+                            {VERIFY_SIZES.map(|s| view! { <th scope="col">{format!("n = {s}")}</th> }).collect_view()}
+                        </tr></thead>
+                        <tbody>
+                            {KernelOp::ALL.into_iter().map(|k| {
+                                let cells: Vec<KernelCheckRow> = rows.iter().filter(|r| r.op == k.key()).cloned().collect();
+                                view! {
+                                    <tr data-op=k.key()>
+                                        <th scope="row">{k.label()}</th>
+                                        {cells.into_iter().map(|c| {
+                                            let text = match (&c.error, c.worst_ratio) {
+                                                (Some(e), _) => e.split(':').next().unwrap_or("error").to_string(),
+                                                (None, Some(r)) => format!("{r:.2}"),
+                                                _ => "—".into(),
+                                            };
+                                            let title = c.error.clone().unwrap_or_else(|| format!(
+                                                "max |error| {} ; error / tolerance {}",
+                                                c.max_abs_err.map(fmt).unwrap_or_default(),
+                                                c.worst_ratio.map(|r| format!("{r:.3}")).unwrap_or_default()));
+                                            view! {
+                                                <td class="num" data-passed=c.passed.to_string() title=title>
+                                                    {if c.passed { "✓ " } else { "✗ " }}{text}
+                                                </td>
+                                            }
+                                        }).collect_view()}
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    </div>
+                }
+            })}
+        </section>
+
+        <section class="panel" aria-labelledby="kernel-robustness-heading">
+            <h2 id="kernel-robustness-heading">"Device loss"</h2>
+            <p>"A GPU can be lost at any time (a driver reset, a long time in a background tab). Destroy the worker's \
+                device to see what happens: the next GPU run is answered by the CPU, with a notice, and the same \
+                numbers within the f32 tolerance."</p>
+            <button type="button" id="kernel-lose-device" on:click=move |_| lose_device() disabled=move || busy.get()>
+                "Simulate GPU device loss"</button>
+            <p id="kernel-loss-note" role="status">{move || loss_note.get().unwrap_or_default()}</p>
+        </section>
+    }
+}
