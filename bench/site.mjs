@@ -31,7 +31,7 @@ async function load(path) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 let filesOfHome = [];
-for (const [name, path] of [["home", "/"], ["StableMax lab", "/?lab=stablemax"], ["Fit lab", "/?lab=fit"]]) {
+for (const [name, path] of [["home", "/"], ["StableMax lab", "/?lab=stablemax"], ["Fit lab", "/?lab=fit"], ["Kernels lab", "/?lab=kernels"]]) {
   const ttis = [];
   for (let i = 0; i < RUNS; i++) {
     const { tti, files } = await load(path);

@@ -1,13 +1,32 @@
-//! `cargo xtask bench`: builds the site and measures its first-load size and time to interactive.
+//! `cargo xtask bench [site|kernels]` (both by default): the measurements behind BENCHMARKS.md.
+//!
+//! - `site`: builds the release site, then `bench/site.mjs` (first-load size, time to interactive).
+//! - `kernels`: builds the npm package, then in one run: `bench/kernels/run.mjs` (our WebGPU matmul
+//!   against `@tensorflow/tfjs-backend-webgpu` in the same headless Chromium), the native Vulkan
+//!   (lavapipe) matmul example, and numpy's sgemm (`bench/sgemm_numpy.py`, the CPU ceiling).
 
 use crate::run;
 use crate::setup;
 use std::path::Path;
 
-/// Builds the release site, then runs `bench/site.mjs`, which prints a Markdown table.
-pub fn run(root: &Path) -> Result<(), String> {
+/// Runs the benchmarks named by `which` (`None`: all).
+pub fn run(root: &Path, which: Option<&str>) -> Result<(), String> {
     setup::site_tools(root)?;
     setup::test_tools(root)?;
+    match which {
+        None => {
+            site(root)?;
+            kernels(root)
+        }
+        Some("site") => site(root),
+        Some("kernels") => kernels(root),
+        Some(other) => Err(format!(
+            "unknown benchmark “{other}”; use `cargo xtask bench [site|kernels]`"
+        )),
+    }
+}
+
+fn site(root: &Path) -> Result<(), String> {
     run::step(
         root,
         "trunk build --release",
@@ -21,6 +40,51 @@ pub fn run(root: &Path) -> Result<(), String> {
         "first-load size and time to interactive",
         "node",
         &["bench/site.mjs"],
+        &[],
+    )
+    .into_result()
+}
+
+fn kernels(root: &Path) -> Result<(), String> {
+    setup::npm_package(root).into_result()?;
+    run::step(
+        root,
+        "TensorFlow.js for the kernel benchmark (npm ci)",
+        "npm",
+        &["ci", "--prefix", "bench/kernels", "--no-audit", "--no-fund"],
+        &[],
+    )
+    .into_result()?;
+    run::step(
+        root,
+        "matmul: Scalelab vs tfjs-backend-webgpu in headless Chromium",
+        "node",
+        &["bench/kernels/run.mjs"],
+        &[],
+    )
+    .into_result()?;
+    run::step(
+        root,
+        "matmul natively on Vulkan (lavapipe without a GPU)",
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "--locked",
+            "-p",
+            "scalelab-gpu",
+            "--example",
+            "matmul_gflops",
+        ],
+        &[],
+    )
+    .into_result()?;
+    let python = setup::python_with_numpy(root)?;
+    run::step(
+        root,
+        "numpy sgemm (OpenBLAS), the CPU ceiling",
+        &python,
+        &["bench/sgemm_numpy.py", "256", "512", "1024"],
         &[],
     )
     .into_result()

@@ -1,4 +1,4 @@
-//! `cargo xtask serve | test | bench`: installs what is missing, builds, serves and tests Scalelab.
+//! `cargo xtask serve | test | bench [site|kernels]`: installs what is missing, builds, serves and tests Scalelab.
 //!
 //! Every step prints what it runs. `test` keeps going after a failed step where later steps do not
 //! depend on it, and ends with one line `N passed, M failed` (tests counted from the runners' own
@@ -27,7 +27,10 @@ fn usage() -> ExitCode {
         "  test    install missing tools, run every test (native, wasm, npm, headless Chromium)"
     );
     eprintln!(
-        "  bench   measure the site's first-load size and time to interactive (BENCHMARKS.md)"
+        "  bench   [site|kernels] the measurements of BENCHMARKS.md: site size and time to interactive;"
+    );
+    eprintln!(
+        "          matmul vs TensorFlow.js (WebGPU, headless Chromium), on Vulkan, and numpy sgemm"
     );
     ExitCode::from(2)
 }
@@ -38,7 +41,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("serve") => serve(&root),
         Some("test") => return test(&root),
-        Some("bench") => bench::run(&root),
+        Some("bench") => bench::run(&root, args.get(1).map(String::as_str)),
         _ => return usage(),
     };
     match result {
