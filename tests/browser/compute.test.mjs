@@ -78,3 +78,17 @@ test("device loss: auto falls back to the CPU, gpu gives DeviceLost", async () =
   assert.ok(Math.abs(out.p[0] - 0.25) < 1e-6 && Math.abs(out.p[1] - 0.75) < 1e-6, String(out.p));
   assert.equal(out.name, "DeviceLost");
 });
+
+test("sizes beyond the device limits are refused before dispatch with TooLarge", async () => {
+  const out = await page.evaluate(async (pkg) => {
+    const { ComputeContext } = await import(pkg);
+    const ctx = await ComputeContext.create({ backend: "gpu" });
+    const v = new Float32Array(70000);
+    try { await ctx.matmul(v, v, 70000, 1, 70000); return null; } catch (e) { return { name: e.name, message: e.message, backend: ctx.backend }; }
+  }, pkg);
+  // 70000² f32 outputs = 19.6 GB, far beyond any maxStorageBufferBindingSize.
+  assert.equal(out.name, "TooLarge");
+  assert.match(out.message, /c bytes is too large for this GPU: 19600000000 requested/);
+  assert.equal(out.backend, "webgpu");
+  assert.deepEqual(problems, []);
+});

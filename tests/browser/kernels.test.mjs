@@ -63,7 +63,7 @@ test("URL state and field errors: op and n in the query, bad size shown by its f
   await page.fill("#n", "5000");
   await page.waitForFunction(() => location.search.includes("n=5000"));
   assert.match(await page.textContent("#n-error"), /size n/);
-  assert.match(await page.textContent("#n-error"), /4096/);
+  assert.match(await page.textContent("#n-error"), /2048/);
   assert.ok(await page.isDisabled("#kernel-run"));
   assert.equal(await page.inputValue("#n"), "5000"); // the user's text is kept
   await page.selectOption("#kernel-op", "matmul");

@@ -17,8 +17,8 @@ use scalelab_gpu::workload::{KernelOp, VERIFY_SIZES};
 const DEFAULT_N: &str = "256";
 const DEFAULT_REPEATS: &str = "10";
 
-fn parse_size(text: &str, op: KernelOp) -> Result<usize, CoreError> {
-    let max = KernelJob::max_size(op);
+fn parse_size(text: &str) -> Result<usize, CoreError> {
+    let max = KernelJob::MAX_SIZE;
     let t = text.trim();
     let n = t.parse::<usize>().map_err(|_| CoreError::InvalidValue {
         what: "size n",
@@ -103,7 +103,7 @@ pub fn KernelsLab() -> impl IntoView {
         })
     });
     let op = Memo::new(move |_| op_parsed.get().unwrap_or(KernelOp::Matmul));
-    let n_parsed = Memo::new(move |_| n_text.with(|t| parse_size(t, op.get())));
+    let n_parsed = Memo::new(move |_| n_text.with(|t| parse_size(t)));
     let repeats_parsed = Memo::new(move |_| repeats_text.with(|t| parse_repeats(t)));
     let err = |r: Result<usize, CoreError>| r.err().map(|e| e.to_string());
     let n_error = Signal::derive(move || err(n_parsed.get()));
@@ -343,7 +343,7 @@ pub fn KernelsLab() -> impl IntoView {
                     <p class="field-error" id="op-error" role="alert">{move || op_error.get().unwrap_or_default()}</p>
                 </div>
                 <Field key="n" label="Size n" text=n_text error=n_error
-                    hint="matmul up to 2048, others up to 4096" />
+                    hint="1 to 2048" />
                 <Field key="r" label="Repeated dispatches R" text=repeats_text error=repeats_error hint="2 to 1000" />
             </div>
             <div class="controls sweep-actions">

@@ -184,10 +184,10 @@ pub struct KernelJob {
 }
 
 impl KernelJob {
-    /// Largest size `n` for matrix products (the CPU oracle of a 2048³ product takes seconds).
-    pub const MAX_MATMUL_SIZE: usize = 2048;
-    /// Largest size `n` for the other kernels (`n²` elements).
-    pub const MAX_SIZE: usize = 4096;
+    /// Largest size `n`: the CPU oracle of a 2048³ product takes seconds, and at `n²` = 4 M elements
+    /// the f64 oracle's copies of the other kernels' inputs already take a few hundred MB of the
+    /// worker's memory.
+    pub const MAX_SIZE: usize = 2048;
     /// Largest number of repeated dispatches.
     pub const MAX_REPEATS: u32 = 1000;
 
@@ -198,17 +198,6 @@ impl KernelJob {
             .collect();
         sizes.push(n);
         sizes
-    }
-
-    /// The largest size allowed for `op`.
-    pub fn max_size(op: KernelOp) -> usize {
-        match op {
-            KernelOp::Matmul
-            | KernelOp::MatmulTransposeA
-            | KernelOp::MatmulTransposeB
-            | KernelOp::MatmulBiasRelu => Self::MAX_MATMUL_SIZE,
-            _ => Self::MAX_SIZE,
-        }
     }
 
     /// The operation, or why the request is not valid (unknown op, size out of range, repeats out
@@ -224,7 +213,7 @@ impl KernelJob {
         if self.backends.is_empty() {
             return Err(CoreError::EmptyInput { what: "backends" });
         }
-        let max = Self::max_size(op);
+        let max = Self::MAX_SIZE;
         for &n in &self.sizes {
             if !(1..=max).contains(&n) {
                 return Err(CoreError::OutOfRange {
@@ -425,12 +414,11 @@ mod tests {
             retry_gpu: false,
         };
         assert_eq!(ok.validate().unwrap(), KernelOp::Matmul);
-        let softmax_big = KernelJob {
+        let softmax = KernelJob {
             op: "softmax".into(),
-            sizes: vec![4096],
             ..ok.clone()
         };
-        assert_eq!(softmax_big.validate().unwrap(), KernelOp::SoftmaxRows);
+        assert_eq!(softmax.validate().unwrap(), KernelOp::SoftmaxRows);
         let cases = [
             (
                 KernelJob {
