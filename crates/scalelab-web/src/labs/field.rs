@@ -1,7 +1,33 @@
-//! A text field whose raw text lives in the URL, with its error shown beside it (every lab's inputs).
+//! A text field whose raw text lives in the URL, with its error shown beside it (every lab's inputs),
+//! and the parser of whole-number fields.
 
 use crate::url_state::UrlState;
 use leptos::prelude::*;
+use scalelab_core::CoreError;
+
+/// A whole number in `min ..= max` typed into the field for `what`: `InvalidValue` naming the text
+/// when it is not a whole number, `OutOfRange` when it is outside the range.
+pub fn parse_whole(
+    text: &str,
+    what: &'static str,
+    min: usize,
+    max: usize,
+) -> Result<usize, CoreError> {
+    let t = text.trim();
+    let v = t.parse::<usize>().map_err(|_| CoreError::InvalidValue {
+        what,
+        reason: format!("“{t}” is not a whole number; enter {min} to {max}"),
+    })?;
+    if !(min..=max).contains(&v) {
+        return Err(CoreError::OutOfRange {
+            what,
+            value: v as f64,
+            min: min as f64,
+            max: max as f64,
+        });
+    }
+    Ok(v)
+}
 
 /// A text field whose raw text lives in the URL under `key`, with its error shown next to it.
 #[component]

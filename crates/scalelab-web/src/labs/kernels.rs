@@ -2,7 +2,7 @@
 //! worker) with its time, GFLOP/s and error against the f64 oracle; GFLOP/s against size; a check
 //! of every kernel; and a simulated device loss to see the CPU fallback.
 
-use crate::labs::field::Field;
+use crate::labs::field::{parse_whole, Field};
 use crate::labs::stablemax::fmt;
 use crate::plot::{Chart, ChartSpec, ScaleKind, Series, SeriesKind, PALETTE};
 use crate::url_state::UrlState;
@@ -16,44 +16,6 @@ use scalelab_gpu::workload::{KernelOp, VERIFY_SIZES};
 
 const DEFAULT_N: &str = "256";
 const DEFAULT_REPEATS: &str = "10";
-
-fn parse_size(text: &str) -> Result<usize, CoreError> {
-    let max = KernelJob::MAX_SIZE;
-    let t = text.trim();
-    let n = t.parse::<usize>().map_err(|_| CoreError::InvalidValue {
-        what: "size n",
-        reason: format!("“{t}” is not a whole number; enter 1 to {max}"),
-    })?;
-    if !(1..=max).contains(&n) {
-        return Err(CoreError::OutOfRange {
-            what: "size n",
-            value: n as f64,
-            min: 1.0,
-            max: max as f64,
-        });
-    }
-    Ok(n)
-}
-
-fn parse_repeats(text: &str) -> Result<u32, CoreError> {
-    let t = text.trim();
-    let r = t.parse::<u32>().map_err(|_| CoreError::InvalidValue {
-        what: "repeats",
-        reason: format!(
-            "“{t}” is not a whole number; enter 2 to {}",
-            KernelJob::MAX_REPEATS
-        ),
-    })?;
-    if !(2..=KernelJob::MAX_REPEATS).contains(&r) {
-        return Err(CoreError::OutOfRange {
-            what: "repeats",
-            value: f64::from(r),
-            min: 2.0,
-            max: f64::from(KernelJob::MAX_REPEATS),
-        });
-    }
-    Ok(r)
-}
 
 fn backend_name(b: KernelBackend) -> &'static str {
     match b {
@@ -103,8 +65,13 @@ pub fn KernelsLab() -> impl IntoView {
         })
     });
     let op = Memo::new(move |_| op_parsed.get().unwrap_or(KernelOp::Matmul));
-    let n_parsed = Memo::new(move |_| n_text.with(|t| parse_size(t)));
-    let repeats_parsed = Memo::new(move |_| repeats_text.with(|t| parse_repeats(t)));
+    let n_parsed =
+        Memo::new(move |_| n_text.with(|t| parse_whole(t, "size n", 1, KernelJob::MAX_SIZE)));
+    let repeats_parsed = Memo::new(move |_| {
+        repeats_text.with(|t| {
+            parse_whole(t, "repeats", 2, KernelJob::MAX_REPEATS as usize).map(|r| r as u32)
+        })
+    });
     let err = |r: Result<usize, CoreError>| r.err().map(|e| e.to_string());
     let n_error = Signal::derive(move || err(n_parsed.get()));
     let repeats_error = Signal::derive(move || repeats_parsed.get().err().map(|e| e.to_string()));

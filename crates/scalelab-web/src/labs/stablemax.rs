@@ -2,7 +2,7 @@
 //! emulated precision, where Softmax Collapse sets in, and (computed in the worker) the correct-class
 //! gradient against the scale in all four precisions.
 
-use crate::labs::field::Field;
+use crate::labs::field::{parse_whole, Field};
 use crate::plot::{Chart, ChartSpec, ScaleKind, Series, SeriesKind, PALETTE};
 use crate::url_state::UrlState;
 use crate::worker::client::ComputeWorker;
@@ -87,26 +87,6 @@ fn parse_target(text: &str, classes: usize) -> Result<usize, CoreError> {
     Ok(v)
 }
 
-fn parse_points(text: &str) -> Result<usize, CoreError> {
-    let t = text.trim();
-    let v = t.parse::<usize>().map_err(|_| CoreError::InvalidValue {
-        what: "number of scales",
-        reason: format!(
-            "“{t}” is not a whole number; enter 2 to {}",
-            GradientSweep::MAX_POINTS
-        ),
-    })?;
-    if !(2..=GradientSweep::MAX_POINTS).contains(&v) {
-        return Err(CoreError::OutOfRange {
-            what: "number of scales",
-            value: v as f64,
-            min: 2.0,
-            max: GradientSweep::MAX_POINTS as f64,
-        });
-    }
-    Ok(v)
-}
-
 #[derive(Clone, PartialEq)]
 enum Sweep {
     Idle,
@@ -167,7 +147,9 @@ pub fn StableMaxLab() -> impl IntoView {
             .get()
             .unwrap_or_else(|_| prev.copied().unwrap_or(Precision::F32))
     });
-    let points_parsed = Memo::new(move |_| points_text.with(|t| parse_points(t)));
+    let points_parsed = Memo::new(move |_| {
+        points_text.with(|t| parse_whole(t, "number of scales", 2, GradientSweep::MAX_POINTS))
+    });
     let points = Memo::new(move |prev: Option<&usize>| {
         points_parsed
             .get()
