@@ -66,6 +66,8 @@ export interface KernelTiming {
   endToEndSeconds: number;
   /** Nominal GFLOP/s at `seconds`. */
   gflops: number;
+  /** The timed interval was at least 1 ms (GPU: t(R) − t(1)); otherwise raise `repeats`. */
+  precise: boolean;
 }
 "#;
 
@@ -238,6 +240,7 @@ struct TimingDto {
     seconds: f64,
     end_to_end_seconds: f64,
     gflops: f64,
+    precise: bool,
 }
 
 #[wasm_bindgen]
@@ -573,6 +576,7 @@ impl ComputeContext {
                 seconds: timing.seconds,
                 end_to_end_seconds: timing.end_to_end_seconds,
                 gflops: timing.gflops(&w),
+                precise: timing.precise,
             })
         })
     }

@@ -111,3 +111,18 @@ fn timing_returns_the_result() {
     assert!(compare(&gpu.output, &want, &w.tolerance(&want)).passed);
     assert_eq!(ctx.dispatch_repeats(), 1);
 }
+
+/// With a browser-like clock (rounded to 0.1 ms), a CPU kernel far faster than the resolution is
+/// still timed (by batches), not reported as 0 s: a 1-element ReLU takes well under 1 ms but more
+/// than 1 ns. The old best-of-single-runs timing gave 0 here (GFLOP/s in the hundreds of thousands
+/// on the Kernels page).
+#[test]
+fn cpu_timing_survives_a_coarse_clock() {
+    use scalelab_gpu::workload::time_cpu;
+    let start = std::time::Instant::now();
+    let coarse = move || (start.elapsed().as_secs_f64() * 1e4).floor() / 10.0;
+    let w = Workload::new(KernelOp::Relu, 1, 3);
+    let t = time_cpu(&w, &coarse).unwrap();
+    assert!(t.seconds > 1e-9 && t.seconds < 1e-3, "{}", t.seconds);
+    assert_eq!(t.output.len(), 1);
+}

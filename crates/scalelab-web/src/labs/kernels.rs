@@ -253,6 +253,18 @@ pub fn KernelsLab() -> impl IntoView {
     });
 
     let runs_table = move |id: &'static str, runs: Vec<KernelRun>| {
+        let imprecise: Vec<String> = runs
+            .iter()
+            .filter(|r| !r.precise)
+            .map(|r| r.size.to_string())
+            .collect();
+        let imprecise_note = (!imprecise.is_empty()).then(|| {
+            format!(
+                "GPU time per run at n = {} came from less than 1 ms of difference t(R) − t(1), \
+                 near the browser clock's 0.1 ms resolution (marked ≈); raise R for a precise figure.",
+                imprecise.join(", ")
+            )
+        });
         view! {
             <div class="table-scroll">
             <table class="data" id=id>
@@ -268,7 +280,8 @@ pub fn KernelsLab() -> impl IntoView {
                         <tr data-backend=backend_key(r.backend) data-size=r.size.to_string() data-passed=r.passed.to_string()>
                             <td class="num">{r.size}</td>
                             <th scope="row">{backend_name(r.backend)}</th>
-                            <td class="num" data-col="ms">{millis(r.seconds)}</td>
+                            <td class="num" data-col="ms" data-precise=r.precise.to_string()>
+                                {if r.precise { "" } else { "≈ " }}{millis(r.seconds)}</td>
                             <td class="num" data-col="e2e-ms">{millis(r.end_to_end_seconds)}</td>
                             <td class="num" data-col="gflops">{format!("{:.3}", r.gflops)}</td>
                             <td class="num" data-col="abs">{fmt(r.max_abs_err)}</td>
@@ -280,6 +293,7 @@ pub fn KernelsLab() -> impl IntoView {
                 </tbody>
             </table>
             </div>
+            {imprecise_note.map(|m| view! { <p class="hint" data-role="imprecise">{m}</p> })}
         }
     };
 

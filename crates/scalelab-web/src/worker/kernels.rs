@@ -122,6 +122,7 @@ pub async fn run_kernel_job(
                 max_rel_err: cmp.max_rel_err,
                 worst_ratio: cmp.worst_ratio,
                 passed: cmp.passed,
+                precise: timing.precise,
             });
         }
         progress(i as u32 + 1, total);

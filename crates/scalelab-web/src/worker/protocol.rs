@@ -257,6 +257,8 @@ pub struct KernelRun {
     pub worst_ratio: f64,
     /// Within tolerance everywhere, nothing left unwritten.
     pub passed: bool,
+    /// The timed interval was long enough (≥ 1 ms) for the clock; otherwise raise the repeats.
+    pub precise: bool,
 }
 
 /// Output of [`Job::Kernel`].
