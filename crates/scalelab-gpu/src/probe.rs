@@ -1,4 +1,5 @@
-//! A self-test: run every kernel on a fixed input and compare with its CPU oracle.
+//! The start-up check: the softmax and StableMax kernels on a fixed input against their CPU oracles
+//! (`workload::verify` checks every kernel at several sizes).
 
 use crate::context::GpuContext;
 use crate::convert::{to_f32, to_f64};

@@ -25,6 +25,7 @@ use crate::kernels::{
     log_stablemax_rows::log_stablemax_rows, orthogonal_grad::orthogonal_grad,
     softmax_rows::softmax_rows, stablemax_rows::stablemax_rows,
 };
+use crate::launch::row_count;
 use crate::probe::{xorshift_uniform, PROBE_TOLERANCE};
 
 /// f32 unit roundoff 2⁻²⁴.
@@ -227,51 +228,356 @@ impl KernelOp {
     }
 }
 
-/// The inputs of one workload, by kernel family.
+/// Which row-wise map a [`KernelCall::Rows`] applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKernel {
+    /// Softmax.
+    Softmax,
+    /// StableMax.
+    Stablemax,
+    /// Log-softmax.
+    LogSoftmax,
+    /// Log-StableMax.
+    LogStablemax,
+}
+
+/// Which map a [`KernelCall::Elementwise`] applies (`y` is the gradient for the ReLU gradient).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementwiseKind {
+    /// `y + αx`.
+    Axpy,
+    /// `αx`.
+    Scale,
+    /// `max(x, 0)`.
+    Relu,
+    /// `y · [x > 0]`.
+    ReluGrad,
+}
+
+/// One kernel call with all its inputs: what the GPU launcher and the f64 CPU oracle both take.
+/// The npm package's `ComputeContext` builds these from user input; [`Workload`] from seeds.
 #[derive(Debug, Clone, PartialEq)]
-enum Inputs {
+pub enum KernelCall {
+    /// [`matmul`]: `a` is `op(A)` as `m × k` (or `k × m` with `transpose_a`), `b` likewise.
     Matmul {
+        /// Left operand.
         a: Vec<f32>,
+        /// Right operand.
         b: Vec<f32>,
+        /// Rows of C.
+        m: usize,
+        /// Inner dimension.
+        k: usize,
+        /// Columns of C.
+        n: usize,
+        /// Added to every row (length `n`).
         bias: Option<Vec<f32>>,
+        /// `a` holds A as `k × m`.
         transpose_a: bool,
+        /// `b` holds B as `n × k`.
         transpose_b: bool,
+        /// Apply `max(·, 0)` last.
         relu: bool,
     },
+    /// A row-wise map of a row-major matrix with `cols` columns.
     Rows {
+        /// The map.
+        kind: RowKernel,
+        /// Row-major data.
         data: Vec<f32>,
+        /// Columns.
+        cols: usize,
     },
+    /// [`cross_entropy_rows`]: per-row losses, then the gradient w.r.t. the logits.
     CrossEntropy {
+        /// Row-major logits.
         logits: Vec<f32>,
+        /// Columns (classes).
+        cols: usize,
+        /// One label per row.
         labels: Vec<u32>,
+        /// Softmax or StableMax.
         loss: Loss,
     },
+    /// [`reduce_rows`] with `Some(cols)`, [`reduce_all`] with `None`.
     Reduce {
+        /// Row-major data.
         data: Vec<f32>,
+        /// Columns, or `None` for one global reduction.
+        cols: Option<usize>,
+        /// The reduction.
         op: ReduceOp,
-        global: bool,
     },
+    /// [`elementwise`].
     Elementwise {
-        x: Vec<f32>,
-        y: Vec<f32>,
+        /// The map.
+        kind: ElementwiseKind,
+        /// The scalar α.
         alpha: f32,
-    },
-    AdamW {
-        param: Vec<f32>,
-        grad: Vec<f32>,
-        m: Vec<f32>,
-        v: Vec<f32>,
-    },
-    Orthogonal {
-        w: Vec<f32>,
-        g: Vec<f32>,
-    },
-    Gmm {
+        /// `x`.
         x: Vec<f32>,
+        /// `y` (the incoming gradient for the ReLU gradient; unused by scale and ReLU).
+        y: Vec<f32>,
+    },
+    /// [`adamw_step`]: new parameters, then `m`, then `v`.
+    AdamW {
+        /// Parameters.
+        param: Vec<f32>,
+        /// Gradient.
+        grad: Vec<f32>,
+        /// First moment.
+        m: Vec<f32>,
+        /// Second moment.
+        v: Vec<f32>,
+        /// Step number (≥ 1).
+        step: u64,
+        /// Hyper-parameters.
+        cfg: AdamW,
+    },
+    /// [`orthogonal_grad`] per tensor.
+    Orthogonal {
+        /// Weights.
+        w: Vec<f32>,
+        /// Gradient.
+        g: Vec<f32>,
+        /// Tensor lengths (summing to `w.len()`).
+        lengths: Vec<usize>,
+        /// The reference code's rescale to ‖g‖.
+        rescale: bool,
+    },
+    /// [`gmm_denoiser`].
+    Gmm {
+        /// Points, `d` per row.
+        x: Vec<f32>,
+        /// Dimension.
+        d: usize,
+        /// Noise level.
+        sigma: f32,
+        /// Component means, `d` per component.
         means: Vec<f32>,
+        /// Component standard deviations.
         stds: Vec<f32>,
+        /// Component weights (unnormalised).
         weights: Vec<f32>,
     },
+}
+
+impl KernelCall {
+    /// Runs the call on the GPU. Outputs are flattened: cross-entropy gives the per-row losses
+    /// then the gradients; AdamW the parameters, then `m`, then `v`; argmax indices as f32; a
+    /// global reduction one value.
+    pub async fn run_gpu(&self, ctx: &GpuContext) -> Result<Vec<f32>, GpuError> {
+        match self {
+            KernelCall::Matmul {
+                a,
+                b,
+                m,
+                k,
+                n,
+                bias,
+                transpose_a,
+                transpose_b,
+                relu,
+            } => {
+                let options = MatmulOptions {
+                    transpose_a: *transpose_a,
+                    transpose_b: *transpose_b,
+                    bias: bias.as_deref(),
+                    relu: *relu,
+                };
+                matmul(ctx, a, b, *m, *k, *n, options).await
+            }
+            KernelCall::Rows { kind, data, cols } => match kind {
+                RowKernel::Softmax => softmax_rows(ctx, data, *cols).await,
+                RowKernel::Stablemax => stablemax_rows(ctx, data, *cols).await,
+                RowKernel::LogSoftmax => log_softmax_rows(ctx, data, *cols).await,
+                RowKernel::LogStablemax => log_stablemax_rows(ctx, data, *cols).await,
+            },
+            KernelCall::CrossEntropy {
+                logits,
+                cols,
+                labels,
+                loss,
+            } => {
+                let kind = match loss {
+                    Loss::Softmax => CrossEntropyKind::Softmax,
+                    Loss::StableMax => CrossEntropyKind::StableMax,
+                };
+                let out = cross_entropy_rows(ctx, logits, *cols, labels, kind).await?;
+                Ok([out.loss, out.grad].concat())
+            }
+            KernelCall::Reduce { data, cols, op } => match cols {
+                Some(cols) => reduce_rows(ctx, data, *cols, *op).await,
+                None => Ok(vec![reduce_all(ctx, data, *op).await?]),
+            },
+            KernelCall::Elementwise { kind, alpha, x, y } => {
+                let alpha = *alpha;
+                let op = match kind {
+                    ElementwiseKind::Axpy => ElementwiseOp::Axpy { alpha, x, y },
+                    ElementwiseKind::Scale => ElementwiseOp::Scale { alpha, x },
+                    ElementwiseKind::Relu => ElementwiseOp::Relu { x },
+                    ElementwiseKind::ReluGrad => ElementwiseOp::ReluGrad { grad: y, x },
+                };
+                elementwise(ctx, op).await
+            }
+            KernelCall::AdamW {
+                param,
+                grad,
+                m,
+                v,
+                step,
+                cfg,
+            } => {
+                let out = adamw_step(ctx, param, grad, m, v, *step, cfg).await?;
+                Ok([out.param, out.m, out.v].concat())
+            }
+            KernelCall::Orthogonal {
+                w,
+                g,
+                lengths,
+                rescale,
+            } => orthogonal_grad(ctx, w, g, lengths, *rescale).await,
+            KernelCall::Gmm {
+                x,
+                d,
+                sigma,
+                means,
+                stds,
+                weights,
+            } => gmm_denoiser(ctx, x, *d, *sigma, means, stds, weights).await,
+        }
+    }
+
+    /// The f64 oracle from `scalelab_core::ops` on the same f32 inputs, flattened as
+    /// [`KernelCall::run_gpu`]; also the CPU fallback (rounded with [`to_f32`]). Bad input is
+    /// [`GpuError::InvalidInput`], as on the GPU (row shapes and values are checked by the same
+    /// [`row_count`] the launchers use, so the messages match too).
+    pub fn run_cpu(&self) -> Result<Vec<f64>, GpuError> {
+        let invalid = |what: &'static str| {
+            move |err: scalelab_core::CoreError| GpuError::InvalidInput {
+                what,
+                reason: err.to_string(),
+            }
+        };
+        match self {
+            KernelCall::Matmul {
+                a,
+                b,
+                m,
+                k,
+                n,
+                bias,
+                transpose_a,
+                transpose_b,
+                relu,
+            } => {
+                let bias = bias.as_deref().map(to_f64);
+                let options = ops::matmul::MatmulOptions {
+                    transpose_a: *transpose_a,
+                    transpose_b: *transpose_b,
+                    bias: bias.as_deref(),
+                    relu: *relu,
+                };
+                ops::matmul::matmul(&to_f64(a), &to_f64(b), *m, *k, *n, options)
+                    .map_err(invalid("matmul"))
+            }
+            KernelCall::Rows { kind, data, cols } => {
+                row_count(data, *cols)?;
+                let data = to_f64(data);
+                match kind {
+                    RowKernel::Softmax => ops::softmax_rows(&data, *cols),
+                    RowKernel::Stablemax => ops::stablemax_rows(&data, *cols),
+                    RowKernel::LogSoftmax => ops::cross_entropy::log_softmax_rows(&data, *cols),
+                    RowKernel::LogStablemax => ops::cross_entropy::log_stablemax_rows(&data, *cols),
+                }
+                .map_err(invalid("data"))
+            }
+            KernelCall::CrossEntropy {
+                logits,
+                cols,
+                labels,
+                loss,
+            } => {
+                row_count(logits, *cols)?;
+                let out =
+                    ops::cross_entropy::cross_entropy_rows(&to_f64(logits), *cols, labels, *loss)
+                        .map_err(invalid("labels"))?;
+                Ok([out.loss, out.grad].concat())
+            }
+            KernelCall::Reduce { data, cols, op } => {
+                let x = to_f64(data);
+                match cols {
+                    Some(cols) => {
+                        row_count(data, *cols)?;
+                        ops::reduce::reduce_rows(&x, *cols, *op).map_err(invalid("data"))
+                    }
+                    None => Ok(vec![
+                        ops::reduce::reduce_all(&x, *op).map_err(invalid("data"))?
+                    ]),
+                }
+            }
+            KernelCall::Elementwise { kind, alpha, x, y } => {
+                let (x, y, alpha) = (to_f64(x), to_f64(y), f64::from(*alpha));
+                let op = match kind {
+                    ElementwiseKind::Axpy => ops::elementwise::ElementwiseOp::Axpy {
+                        alpha,
+                        x: &x,
+                        y: &y,
+                    },
+                    ElementwiseKind::Scale => {
+                        ops::elementwise::ElementwiseOp::Scale { alpha, x: &x }
+                    }
+                    ElementwiseKind::Relu => ops::elementwise::ElementwiseOp::Relu { x: &x },
+                    ElementwiseKind::ReluGrad => {
+                        ops::elementwise::ElementwiseOp::ReluGrad { grad: &y, x: &x }
+                    }
+                };
+                ops::elementwise::elementwise(op).map_err(invalid("x"))
+            }
+            KernelCall::AdamW {
+                param,
+                grad,
+                m,
+                v,
+                step,
+                cfg,
+            } => {
+                let out = ops::optim::adamw_step(
+                    &to_f64(param),
+                    &to_f64(grad),
+                    &to_f64(m),
+                    &to_f64(v),
+                    *step,
+                    cfg,
+                )
+                .map_err(invalid("adamw"))?;
+                Ok([out.param, out.m, out.v].concat())
+            }
+            KernelCall::Orthogonal {
+                w,
+                g,
+                lengths,
+                rescale,
+            } => ops::optim::orthogonal_grad(&to_f64(w), &to_f64(g), lengths, *rescale)
+                .map_err(invalid("g")),
+            KernelCall::Gmm {
+                x,
+                d,
+                sigma,
+                means,
+                stds,
+                weights,
+            } => ops::gmm::gmm_denoiser(
+                &to_f64(x),
+                *d,
+                f64::from(*sigma),
+                &to_f64(means),
+                &to_f64(stds),
+                &to_f64(weights),
+            )
+            .map_err(invalid("x")),
+        }
+    }
 }
 
 /// AdamW settings of the workload: a large learning rate so the update is visible in f32.
@@ -292,7 +598,7 @@ const GMM_SIGMA: f32 = 0.7;
 pub struct Workload {
     op: KernelOp,
     size: usize,
-    inputs: Inputs,
+    call: KernelCall,
 }
 
 fn uniform(seed: u64, len: usize, lo: f64, hi: f64) -> Vec<f32> {
@@ -305,13 +611,17 @@ impl Workload {
     /// GMM points in [−3, 3) against means in [−2, 2).
     pub fn new(op: KernelOp, n: usize, seed: u64) -> Workload {
         let e = n * n;
-        let inputs = match op {
+        let cols = n.max(1);
+        let call = match op {
             KernelOp::Matmul
             | KernelOp::MatmulTransposeA
             | KernelOp::MatmulTransposeB
-            | KernelOp::MatmulBiasRelu => Inputs::Matmul {
+            | KernelOp::MatmulBiasRelu => KernelCall::Matmul {
                 a: uniform(seed, e, -4.0, 4.0),
                 b: uniform(seed + 1, e, -4.0, 4.0),
+                m: n,
+                k: n,
+                n,
                 bias: (op == KernelOp::MatmulBiasRelu).then(|| uniform(seed + 2, n, -4.0, 4.0)),
                 transpose_a: op == KernelOp::MatmulTransposeA,
                 transpose_b: op == KernelOp::MatmulTransposeB,
@@ -320,12 +630,20 @@ impl Workload {
             KernelOp::SoftmaxRows
             | KernelOp::StablemaxRows
             | KernelOp::LogSoftmaxRows
-            | KernelOp::LogStablemaxRows => Inputs::Rows {
+            | KernelOp::LogStablemaxRows => KernelCall::Rows {
+                kind: match op {
+                    KernelOp::SoftmaxRows => RowKernel::Softmax,
+                    KernelOp::StablemaxRows => RowKernel::Stablemax,
+                    KernelOp::LogSoftmaxRows => RowKernel::LogSoftmax,
+                    _ => RowKernel::LogStablemax,
+                },
                 data: uniform(seed, e, -4.0, 4.0),
+                cols,
             },
             KernelOp::SoftmaxCrossEntropy | KernelOp::StablemaxCrossEntropy => {
-                Inputs::CrossEntropy {
+                KernelCall::CrossEntropy {
                     logits: uniform(seed, e, -4.0, 4.0),
+                    cols,
                     labels: xorshift_uniform(seed + 1, n, 0.0, n as f64)
                         .iter()
                         .map(|&u| (u as u32).min(n.saturating_sub(1) as u32))
@@ -341,45 +659,54 @@ impl Workload {
             | KernelOp::MaxRows
             | KernelOp::ArgmaxRows
             | KernelOp::MeanRows
-            | KernelOp::SumAll => Inputs::Reduce {
+            | KernelOp::SumAll => KernelCall::Reduce {
                 data: uniform(seed, e, -4.0, 4.0),
+                cols: (op != KernelOp::SumAll).then_some(cols),
                 op: match op {
                     KernelOp::MaxRows => ReduceOp::Max,
                     KernelOp::ArgmaxRows => ReduceOp::ArgMax,
                     KernelOp::MeanRows => ReduceOp::Mean,
                     _ => ReduceOp::Sum,
                 },
-                global: op == KernelOp::SumAll,
             },
             KernelOp::Axpy | KernelOp::Scale | KernelOp::Relu | KernelOp::ReluGrad => {
-                Inputs::Elementwise {
+                KernelCall::Elementwise {
+                    kind: match op {
+                        KernelOp::Axpy => ElementwiseKind::Axpy,
+                        KernelOp::Scale => ElementwiseKind::Scale,
+                        KernelOp::Relu => ElementwiseKind::Relu,
+                        _ => ElementwiseKind::ReluGrad,
+                    },
+                    alpha: 0.375,
                     x: uniform(seed, e, -4.0, 4.0),
                     y: uniform(seed + 1, e, -4.0, 4.0),
-                    alpha: 0.375,
                 }
             }
-            KernelOp::AdamW => Inputs::AdamW {
+            KernelOp::AdamW => KernelCall::AdamW {
                 param: uniform(seed, e, -1.0, 1.0),
                 grad: uniform(seed + 1, e, -1.0, 1.0),
                 m: uniform(seed + 2, e, -0.1, 0.1),
                 v: uniform(seed + 3, e, 0.0, 0.01),
+                step: ADAMW_STEP,
+                cfg: ADAMW,
             },
-            KernelOp::OrthogonalGrad => Inputs::Orthogonal {
+            // One tensor holding every element (none for an empty input).
+            KernelOp::OrthogonalGrad => KernelCall::Orthogonal {
                 w: uniform(seed, e, -1.0, 1.0),
                 g: uniform(seed + 1, e, -1.0, 1.0),
+                lengths: if e == 0 { Vec::new() } else { vec![e] },
+                rescale: true,
             },
-            KernelOp::GmmDenoiser => Inputs::Gmm {
+            KernelOp::GmmDenoiser => KernelCall::Gmm {
                 x: uniform(seed, e * GMM_DIM, -3.0, 3.0),
+                d: GMM_DIM,
+                sigma: GMM_SIGMA,
                 means: uniform(seed + 1, GMM_COMPONENTS * GMM_DIM, -2.0, 2.0),
                 stds: uniform(seed + 2, GMM_COMPONENTS, 0.2, 1.5),
                 weights: uniform(seed + 3, GMM_COMPONENTS, 0.1, 2.0),
             },
         };
-        Workload {
-            op,
-            size: n,
-            inputs,
-        }
+        Workload { op, size: n, call }
     }
 
     /// The operation.
@@ -392,188 +719,25 @@ impl Workload {
         self.size
     }
 
+    /// The call with its seeded inputs.
+    pub fn call(&self) -> &KernelCall {
+        &self.call
+    }
+
     /// Nominal flops ([`KernelOp::flops`]).
     pub fn flops(&self) -> f64 {
         self.op.flops(self.size)
     }
 
-    /// Runs the kernel on the GPU. The output is flattened: cross-entropy gives the `n` losses
-    /// then the `n²` gradients; AdamW the parameters, then `m`, then `v`; argmax the indices as
-    /// f32. The global sum at `n = 0` is [`GpuError::InvalidInput`] (nothing to reduce).
+    /// [`KernelCall::run_gpu`] on the seeded inputs. The global sum at `n = 0` is
+    /// [`GpuError::InvalidInput`] (nothing to reduce).
     pub async fn run_gpu(&self, ctx: &GpuContext) -> Result<Vec<f32>, GpuError> {
-        let n = self.size;
-        let cols = n.max(1);
-        match &self.inputs {
-            Inputs::Matmul {
-                a,
-                b,
-                bias,
-                transpose_a,
-                transpose_b,
-                relu,
-            } => {
-                let options = MatmulOptions {
-                    transpose_a: *transpose_a,
-                    transpose_b: *transpose_b,
-                    bias: bias.as_deref(),
-                    relu: *relu,
-                };
-                matmul(ctx, a, b, n, n, n, options).await
-            }
-            Inputs::Rows { data } => match self.op {
-                KernelOp::SoftmaxRows => softmax_rows(ctx, data, cols).await,
-                KernelOp::StablemaxRows => stablemax_rows(ctx, data, cols).await,
-                KernelOp::LogSoftmaxRows => log_softmax_rows(ctx, data, cols).await,
-                _ => log_stablemax_rows(ctx, data, cols).await,
-            },
-            Inputs::CrossEntropy {
-                logits,
-                labels,
-                loss,
-            } => {
-                let kind = match loss {
-                    Loss::Softmax => CrossEntropyKind::Softmax,
-                    Loss::StableMax => CrossEntropyKind::StableMax,
-                };
-                let out = cross_entropy_rows(ctx, logits, cols, labels, kind).await?;
-                Ok([out.loss, out.grad].concat())
-            }
-            Inputs::Reduce { data, op, global } => {
-                if *global {
-                    Ok(vec![reduce_all(ctx, data, *op).await?])
-                } else {
-                    reduce_rows(ctx, data, cols, *op).await
-                }
-            }
-            Inputs::Elementwise { x, y, alpha } => {
-                let op = match self.op {
-                    KernelOp::Axpy => ElementwiseOp::Axpy {
-                        alpha: *alpha,
-                        x,
-                        y,
-                    },
-                    KernelOp::Scale => ElementwiseOp::Scale { alpha: *alpha, x },
-                    KernelOp::Relu => ElementwiseOp::Relu { x },
-                    _ => ElementwiseOp::ReluGrad { grad: y, x },
-                };
-                elementwise(ctx, op).await
-            }
-            Inputs::AdamW { param, grad, m, v } => {
-                let out = adamw_step(ctx, param, grad, m, v, ADAMW_STEP, &ADAMW).await?;
-                Ok([out.param, out.m, out.v].concat())
-            }
-            Inputs::Orthogonal { w, g } => {
-                orthogonal_grad(ctx, w, g, &tensor_lengths(w.len()), true).await
-            }
-            Inputs::Gmm {
-                x,
-                means,
-                stds,
-                weights,
-            } => gmm_denoiser(ctx, x, GMM_DIM, GMM_SIGMA, means, stds, weights).await,
-        }
+        self.call.run_gpu(ctx).await
     }
 
-    /// The f64 oracle from `scalelab_core::ops` on the same f32 inputs, flattened as
-    /// [`Workload::run_gpu`]. This is also the CPU fallback path (rounded with [`to_f32`]).
+    /// [`KernelCall::run_cpu`] on the seeded inputs.
     pub fn run_cpu(&self) -> Result<Vec<f64>, GpuError> {
-        let n = self.size;
-        let cols = n.max(1);
-        let invalid = |err: scalelab_core::CoreError| GpuError::InvalidInput {
-            what: "data",
-            reason: err.to_string(),
-        };
-        match &self.inputs {
-            Inputs::Matmul {
-                a,
-                b,
-                bias,
-                transpose_a,
-                transpose_b,
-                relu,
-            } => {
-                let bias = bias.as_deref().map(to_f64);
-                let options = ops::matmul::MatmulOptions {
-                    transpose_a: *transpose_a,
-                    transpose_b: *transpose_b,
-                    bias: bias.as_deref(),
-                    relu: *relu,
-                };
-                ops::matmul::matmul(&to_f64(a), &to_f64(b), n, n, n, options).map_err(invalid)
-            }
-            Inputs::Rows { data } => {
-                let data = to_f64(data);
-                match self.op {
-                    KernelOp::SoftmaxRows => ops::softmax_rows(&data, cols),
-                    KernelOp::StablemaxRows => ops::stablemax_rows(&data, cols),
-                    KernelOp::LogSoftmaxRows => ops::cross_entropy::log_softmax_rows(&data, cols),
-                    _ => ops::cross_entropy::log_stablemax_rows(&data, cols),
-                }
-                .map_err(invalid)
-            }
-            Inputs::CrossEntropy {
-                logits,
-                labels,
-                loss,
-            } => {
-                let out =
-                    ops::cross_entropy::cross_entropy_rows(&to_f64(logits), cols, labels, *loss)
-                        .map_err(invalid)?;
-                Ok([out.loss, out.grad].concat())
-            }
-            Inputs::Reduce { data, op, global } => {
-                let data = to_f64(data);
-                if *global {
-                    Ok(vec![ops::reduce::reduce_all(&data, *op).map_err(invalid)?])
-                } else {
-                    ops::reduce::reduce_rows(&data, cols, *op).map_err(invalid)
-                }
-            }
-            Inputs::Elementwise { x, y, alpha } => {
-                let (x, y, alpha) = (to_f64(x), to_f64(y), f64::from(*alpha));
-                let op = match self.op {
-                    KernelOp::Axpy => ops::elementwise::ElementwiseOp::Axpy {
-                        alpha,
-                        x: &x,
-                        y: &y,
-                    },
-                    KernelOp::Scale => ops::elementwise::ElementwiseOp::Scale { alpha, x: &x },
-                    KernelOp::Relu => ops::elementwise::ElementwiseOp::Relu { x: &x },
-                    _ => ops::elementwise::ElementwiseOp::ReluGrad { grad: &y, x: &x },
-                };
-                ops::elementwise::elementwise(op).map_err(invalid)
-            }
-            Inputs::AdamW { param, grad, m, v } => {
-                let out = ops::optim::adamw_step(
-                    &to_f64(param),
-                    &to_f64(grad),
-                    &to_f64(m),
-                    &to_f64(v),
-                    ADAMW_STEP,
-                    &ADAMW,
-                )
-                .map_err(invalid)?;
-                Ok([out.param, out.m, out.v].concat())
-            }
-            Inputs::Orthogonal { w, g } => {
-                ops::optim::orthogonal_grad(&to_f64(w), &to_f64(g), &tensor_lengths(w.len()), true)
-                    .map_err(invalid)
-            }
-            Inputs::Gmm {
-                x,
-                means,
-                stds,
-                weights,
-            } => ops::gmm::gmm_denoiser(
-                &to_f64(x),
-                GMM_DIM,
-                f64::from(GMM_SIGMA),
-                &to_f64(means),
-                &to_f64(stds),
-                &to_f64(weights),
-            )
-            .map_err(invalid),
-        }
+        self.call.run_cpu()
     }
 
     /// The largest allowed |GPU − oracle| of each output element, from the error analysis of
@@ -584,12 +748,14 @@ impl Workload {
     /// `u|αx|`, ReLU exact; AdamW `1e-6` times the size of each update term; ⊥Grad
     /// `1e-5(1 + |want|)κ²` with κ = ‖g‖/‖g⊥‖; GMM `2u(d + 8)(1 + E)(1 + S)` (see the kernel).
     pub fn tolerance(&self, want: &[f64]) -> Vec<f64> {
-        let n = self.size;
         let gamma = |j: usize| j as f64 * U / (1.0 - j as f64 * U);
-        match &self.inputs {
-            Inputs::Matmul {
+        match &self.call {
+            KernelCall::Matmul {
                 a,
                 b,
+                m,
+                k,
+                n,
                 bias,
                 transpose_a,
                 transpose_b,
@@ -603,34 +769,28 @@ impl Workload {
                     bias: bias.as_deref(),
                     relu: false,
                 };
-                let scale = ops::matmul::matmul(&abs(a), &abs(b), n, n, n, options)
+                let scale = ops::matmul::matmul(&abs(a), &abs(b), *m, *k, *n, options)
                     .unwrap_or_else(|_| vec![f64::INFINITY; want.len()]);
-                scale.iter().map(|s| gamma(n + 1) * s).collect()
+                scale.iter().map(|s| gamma(k + 1) * s).collect()
             }
-            Inputs::Rows { .. } => match self.op {
-                KernelOp::SoftmaxRows | KernelOp::StablemaxRows => {
-                    vec![PROBE_TOLERANCE; want.len()]
-                }
+            KernelCall::Rows { kind, .. } => match kind {
+                RowKernel::Softmax | RowKernel::Stablemax => vec![PROBE_TOLERANCE; want.len()],
                 _ => want.iter().map(|w| 1e-5 + 1e-6 * w.abs()).collect(),
             },
-            Inputs::CrossEntropy { .. } => want
+            KernelCall::CrossEntropy { labels, .. } => want
                 .iter()
                 .enumerate()
                 .map(|(i, w)| {
-                    if i < n {
+                    if i < labels.len() {
                         1e-5 + 1e-6 * w.abs()
                     } else {
                         PROBE_TOLERANCE
                     }
                 })
                 .collect(),
-            Inputs::Reduce { data, op, global } => {
-                let len = if *global { n * n } else { n };
-                let rows: Vec<&[f32]> = if *global {
-                    vec![&data[..]]
-                } else {
-                    data.chunks_exact(n.max(1)).collect()
-                };
+            KernelCall::Reduce { data, cols, op } => {
+                let len = cols.unwrap_or(data.len());
+                let rows: Vec<&[f32]> = data.chunks(len.max(1)).collect();
                 rows.iter()
                     .zip(want)
                     .map(|(row, w)| {
@@ -645,21 +805,29 @@ impl Workload {
                     })
                     .collect()
             }
-            Inputs::Elementwise { x, y, alpha } => {
+            KernelCall::Elementwise { kind, alpha, x, y } => {
                 let alpha = f64::from(*alpha);
                 x.iter()
                     .zip(y)
                     .map(|(&x, &y)| {
                         let (x, y) = (f64::from(x), f64::from(y));
-                        match self.op {
-                            KernelOp::Axpy => 2.0 * U * ((alpha * x).abs() + y.abs()),
-                            KernelOp::Scale => U * (alpha * x).abs(),
-                            _ => 0.0,
+                        match kind {
+                            ElementwiseKind::Axpy => 2.0 * U * ((alpha * x).abs() + y.abs()),
+                            ElementwiseKind::Scale => U * (alpha * x).abs(),
+                            ElementwiseKind::Relu | ElementwiseKind::ReluGrad => 0.0,
                         }
                     })
                     .collect()
             }
-            Inputs::AdamW { param, grad, m, v } => {
+            KernelCall::AdamW {
+                param,
+                grad,
+                m,
+                v,
+                step,
+                cfg,
+            } => {
+                let t = i32::try_from(*step).unwrap_or(i32::MAX);
                 let e = param.len();
                 let mut tol = vec![0.0; 3 * e];
                 for i in 0..e {
@@ -671,56 +839,67 @@ impl Workload {
                     );
                     let m_new = want.get(e + i).copied().unwrap_or(0.0);
                     let v_new = want.get(2 * e + i).copied().unwrap_or(0.0);
-                    let m_hat = m_new / (1.0 - ADAMW.beta1.powi(ADAMW_STEP as i32));
-                    let v_hat = v_new / (1.0 - ADAMW.beta2.powi(ADAMW_STEP as i32));
-                    let update = ADAMW.lr * m_hat / (v_hat.sqrt() + ADAMW.eps);
+                    let m_hat = m_new / (1.0 - cfg.beta1.powi(t));
+                    let v_hat = v_new / (1.0 - cfg.beta2.powi(t));
+                    let update = cfg.lr * m_hat / (v_hat.sqrt() + cfg.eps);
                     tol[i] = 1e-6 * (p.abs() + update.abs()) + 1e-9;
-                    tol[e + i] = 1e-6 * (ADAMW.beta1 * m0.abs() + (1.0 - ADAMW.beta1) * g.abs());
-                    tol[2 * e + i] = 1e-6 * (ADAMW.beta2 * v0 + (1.0 - ADAMW.beta2) * g * g);
+                    tol[e + i] = 1e-6 * (cfg.beta1 * m0.abs() + (1.0 - cfg.beta1) * g.abs());
+                    tol[2 * e + i] = 1e-6 * (cfg.beta2 * v0 + (1.0 - cfg.beta2) * g * g);
                 }
                 tol
             }
-            Inputs::Orthogonal { w, g } => {
-                let g_norm = g.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-                // The oracle rescales g⊥ to ‖g‖, so κ = ‖g‖/‖g⊥‖ comes from the unrescaled
-                // projection.
-                let perp = ops::optim::orthogonal_grad(
-                    &to_f64(w),
-                    &to_f64(g),
-                    &tensor_lengths(w.len()),
-                    false,
-                )
-                .unwrap_or_default();
-                let perp_norm = perp.iter().map(|x| x * x).sum::<f64>().sqrt();
-                let kappa = g_norm / perp_norm;
-                if !kappa.is_finite() || kappa > 1e3 {
-                    // g ∥ w (every 1-element tensor): g⊥ is round-off, rescaled to ‖g‖ in f32
-                    // while f64 may give 0 (science.md §1.2); only |out| ≤ ‖g‖ is meaningful.
-                    want.iter()
-                        .map(|w| g_norm * (1.0 + 1e-3) + w.abs())
-                        .collect()
-                } else {
-                    want.iter()
-                        .map(|w| 1e-5 * (1.0 + w.abs()) * kappa * kappa)
-                        .collect()
+            KernelCall::Orthogonal {
+                w,
+                g,
+                lengths,
+                rescale,
+            } => {
+                // κ = ‖g‖/‖g⊥‖ per tensor, from the unrescaled projection.
+                let perp = ops::optim::orthogonal_grad(&to_f64(w), &to_f64(g), lengths, false)
+                    .unwrap_or_default();
+                let mut tol = Vec::with_capacity(want.len());
+                let mut start = 0;
+                for &len in lengths {
+                    let end = (start + len).min(want.len()).min(g.len()).min(perp.len());
+                    let norm =
+                        |xs: &mut dyn Iterator<Item = f64>| xs.map(|x| x * x).sum::<f64>().sqrt();
+                    let g_norm = norm(&mut g[start..end].iter().map(|&x| f64::from(x)));
+                    let kappa = g_norm / norm(&mut perp[start..end].iter().copied());
+                    let cond = if *rescale { kappa * kappa } else { kappa };
+                    tol.extend(want[start..end].iter().map(|w| {
+                        if !kappa.is_finite() || kappa > 1e3 {
+                            // g ∥ w (every 1-element tensor): g⊥ is round-off, rescaled to ‖g‖
+                            // in f32 while f64 may give 0 (science.md §1.2); only |out| ≤ ‖g‖
+                            // is meaningful.
+                            g_norm * (1.0 + 1e-3) + w.abs()
+                        } else {
+                            1e-5 * (1.0 + w.abs()) * cond
+                        }
+                    }));
+                    start = end;
                 }
+                tol.resize(want.len(), 0.0);
+                tol
             }
-            Inputs::Gmm {
+            KernelCall::Gmm {
                 x,
+                d,
+                sigma,
                 means,
                 stds,
                 weights,
             } => {
-                let sigma2 = f64::from(GMM_SIGMA).powi(2);
+                let d = (*d).max(1);
+                let sigma2 = f64::from(*sigma).powi(2);
                 let means = to_f64(means);
                 let mut tol = Vec::with_capacity(x.len());
-                for point in x.chunks_exact(GMM_DIM) {
+                for point in x.chunks_exact(d) {
                     let point = to_f64(point);
                     let mut e_max: f64 = 0.0;
-                    for ((mu, &s), &pi) in means.chunks_exact(GMM_DIM).zip(stds).zip(weights) {
+                    for ((mu, &s), &pi) in means.chunks_exact(d).zip(stds).zip(weights) {
                         let var = f64::from(s).powi(2) + sigma2;
                         let c = f64::from(pi).ln()
-                            - GMM_DIM as f64 / 2.0 * (2.0 * std::f64::consts::PI * var).ln();
+                            - d as f64 / 2.0 * (2.0 * std::f64::consts::PI * var).ln();
                         let dist2: f64 = point.iter().zip(mu).map(|(a, b)| (a - b) * (a - b)).sum();
                         e_max = e_max.max(c.abs() + dist2 / (2.0 * var));
                     }
@@ -728,21 +907,12 @@ impl Workload {
                         .iter()
                         .chain(&means)
                         .fold(0.0f64, |acc, v| acc.max(v.abs()));
-                    let t = 2.0 * U * (GMM_DIM as f64 + 8.0) * (1.0 + e_max) * (1.0 + s);
-                    tol.extend(std::iter::repeat_n(t, GMM_DIM));
+                    let t = 2.0 * U * (d as f64 + 8.0) * (1.0 + e_max) * (1.0 + s);
+                    tol.extend(std::iter::repeat_n(t, d));
                 }
                 tol
             }
         }
-    }
-}
-
-/// One tensor holding every element (none for an empty input).
-fn tensor_lengths(len: usize) -> Vec<usize> {
-    if len == 0 {
-        Vec::new()
-    } else {
-        vec![len]
     }
 }
 
@@ -925,16 +1095,13 @@ pub async fn time_gpu(
         Ok::<_, GpuError>((best / 1e3, output))
     };
     ctx.set_dispatch_repeats(1);
-    let warm_up = workload.run_gpu(ctx).await;
-    let timed = match warm_up {
-        Ok(_) => match best_of_three(1).await {
-            Ok((single, _)) => best_of_three(repeats)
-                .await
-                .map(|(many, output)| (single, many, output)),
-            Err(err) => Err(err),
-        },
-        Err(err) => Err(err),
-    };
+    let timed = async {
+        workload.run_gpu(ctx).await?; // warm-up: pipeline compilation
+        let (single, _) = best_of_three(1).await?;
+        let (many, output) = best_of_three(repeats).await?;
+        Ok::<_, GpuError>((single, many, output))
+    }
+    .await;
     ctx.set_dispatch_repeats(1);
     let (single, many, output) = timed?;
     // Clock resolution (browsers coarsen it to 0.1 ms) can make the difference ≤ 0; fall back

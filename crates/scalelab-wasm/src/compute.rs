@@ -10,12 +10,9 @@ use std::future::Future;
 use std::rc::Rc;
 
 use js_sys::{Float32Array, Promise, Reflect};
-use scalelab_core::ops;
 use scalelab_core::stablemax::Loss;
-use scalelab_gpu::workload::{self, KernelOp, Workload};
-use scalelab_gpu::{
-    to_f32, to_f64, CrossEntropyKind, GpuContext, GpuError, MatmulOptions, ReduceOp,
-};
+use scalelab_gpu::workload::{self, KernelCall, KernelOp, RowKernel, Workload};
+use scalelab_gpu::{to_f32, GpuContext, GpuError, ReduceOp};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -73,14 +70,6 @@ export interface KernelTiming {
 
 type Result<T> = std::result::Result<T, ScalelabError>;
 
-/// The CPU oracle's errors are input errors; report them as the GPU launchers do.
-fn cpu_invalid(what: &'static str) -> impl Fn(scalelab_core::CoreError) -> GpuError {
-    move |err| GpuError::InvalidInput {
-        what,
-        reason: err.to_string(),
-    }
-}
-
 /// Which backend a context asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Choice {
@@ -131,6 +120,15 @@ impl Inner {
             }
             other => Ok(other?),
         }
+    }
+
+    /// Runs `call` on the GPU launcher or the CPU oracle (rounded to f32), as [`Inner::run`].
+    async fn call(&self, call: &KernelCall) -> Result<Vec<f32>> {
+        self.run(
+            |ctx| async move { call.run_gpu(&ctx).await },
+            || call.run_cpu().map(|out| to_f32(&out)),
+        )
+        .await
     }
 }
 
@@ -208,11 +206,6 @@ fn kernel_op(key: &str) -> std::result::Result<KernelOp, GpuError> {
             KernelOp::ALL.map(KernelOp::key).join(", ")
         ),
     })
-}
-
-/// Rows of a row-major `data` with `cols` columns, checked as the GPU path checks it.
-fn rows_of(data: &[f32], cols: usize) -> std::result::Result<usize, GpuError> {
-    scalelab_gpu::row_count(data, cols)
 }
 
 #[derive(Serialize)]
@@ -335,70 +328,51 @@ impl ComputeContext {
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            let transpose_a = flag(&options, "transposeA")?;
-            let transpose_b = flag(&options, "transposeB")?;
-            let relu = flag(&options, "relu")?;
-            let bias: Option<Vec<f32>> =
-                get(&options, "bias").map(|v| Float32Array::new(&v).to_vec());
-            let out = inner
-                .run(
-                    |ctx| {
-                        let (a, b, bias) = (a.clone(), b.clone(), bias.clone());
-                        async move {
-                            let options = MatmulOptions {
-                                transpose_a,
-                                transpose_b,
-                                bias: bias.as_deref(),
-                                relu,
-                            };
-                            scalelab_gpu::matmul(&ctx, &a, &b, m, k, n, options).await
-                        }
-                    },
-                    || {
-                        let bias = bias.as_deref().map(to_f64);
-                        let options = ops::matmul::MatmulOptions {
-                            transpose_a,
-                            transpose_b,
-                            bias: bias.as_deref(),
-                            relu,
-                        };
-                        ops::matmul::matmul(&to_f64(&a), &to_f64(&b), m, k, n, options)
-                            .map(|c| to_f32(&c))
-                            .map_err(cpu_invalid("matmul"))
-                    },
-                )
-                .await?;
-            Ok(f32_array(out))
+            let call = KernelCall::Matmul {
+                a,
+                b,
+                m,
+                k,
+                n,
+                bias: get(&options, "bias").map(|v| Float32Array::new(&v).to_vec()),
+                transpose_a: flag(&options, "transposeA")?,
+                transpose_b: flag(&options, "transposeB")?,
+                relu: flag(&options, "relu")?,
+            };
+            Ok(f32_array(inner.call(&call).await?))
         })
     }
 
     /// Softmax of each row of a row-major matrix with `cols` columns.
     #[wasm_bindgen(js_name = softmaxRows, unchecked_return_type = "Promise<Float32Array>")]
     pub fn softmax_rows(&self, data: Vec<f32>, cols: usize) -> Promise {
-        self.rows(KernelOp::SoftmaxRows, data, cols)
+        self.rows(RowKernel::Softmax, data, cols)
     }
 
     /// StableMax of each row.
     #[wasm_bindgen(js_name = stablemaxRows, unchecked_return_type = "Promise<Float32Array>")]
     pub fn stablemax_rows(&self, data: Vec<f32>, cols: usize) -> Promise {
-        self.rows(KernelOp::StablemaxRows, data, cols)
+        self.rows(RowKernel::Stablemax, data, cols)
     }
 
     /// Log-softmax of each row.
     #[wasm_bindgen(js_name = logSoftmaxRows, unchecked_return_type = "Promise<Float32Array>")]
     pub fn log_softmax_rows(&self, data: Vec<f32>, cols: usize) -> Promise {
-        self.rows(KernelOp::LogSoftmaxRows, data, cols)
+        self.rows(RowKernel::LogSoftmax, data, cols)
     }
 
     /// Log-StableMax of each row.
     #[wasm_bindgen(js_name = logStablemaxRows, unchecked_return_type = "Promise<Float32Array>")]
     pub fn log_stablemax_rows(&self, data: Vec<f32>, cols: usize) -> Promise {
-        self.rows(KernelOp::LogStablemaxRows, data, cols)
+        self.rows(RowKernel::LogStablemax, data, cols)
     }
 
     /// Cross-entropy of each row of logits against its label (`"softmax"` or `"stablemax"`),
     /// and its gradient with respect to the logits.
-    #[wasm_bindgen(js_name = crossEntropyRows, unchecked_return_type = "Promise<CrossEntropyResult>")]
+    #[wasm_bindgen(
+        js_name = crossEntropyRows,
+        unchecked_return_type = "Promise<CrossEntropyResult>"
+    )]
     pub fn cross_entropy_rows(
         &self,
         logits: Vec<f32>,
@@ -408,42 +382,26 @@ impl ComputeContext {
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            let loss: Loss = loss.parse().map_err(cpu_invalid("loss"))?;
-            let kind = match loss {
-                Loss::Softmax => CrossEntropyKind::Softmax,
-                Loss::StableMax => CrossEntropyKind::StableMax,
+            let loss: Loss =
+                loss.parse()
+                    .map_err(|err: scalelab_core::CoreError| GpuError::InvalidInput {
+                        what: "loss",
+                        reason: err.to_string(),
+                    })?;
+            let rows = labels.len();
+            let call = KernelCall::CrossEntropy {
+                logits,
+                cols,
+                labels,
+                loss,
             };
-            let (loss_values, grad) = inner
-                .run(
-                    |ctx| {
-                        let (logits, labels) = (logits.clone(), labels.clone());
-                        async move {
-                            let out = scalelab_gpu::cross_entropy_rows(
-                                &ctx, &logits, cols, &labels, kind,
-                            )
-                            .await?;
-                            Ok((out.loss, out.grad))
-                        }
-                    },
-                    || {
-                        rows_of(&logits, cols)?;
-                        let out = ops::cross_entropy::cross_entropy_rows(
-                            &to_f64(&logits),
-                            cols,
-                            &labels,
-                            loss,
-                        )
-                        .map_err(cpu_invalid("labels"))?;
-                        Ok((to_f32(&out.loss), to_f32(&out.grad)))
-                    },
-                )
-                .await?;
+            // Flattened as the per-row losses, then the gradient.
+            let mut out = inner.call(&call).await?;
+            let grad = out.split_off(rows.min(out.len()));
             let result = js_sys::Object::new();
-            let set = |k: &str, v: Vec<f32>| {
-                Reflect::set(&result, &JsValue::from_str(k), &f32_array(v)).is_ok()
-            };
-            set("loss", loss_values);
-            set("grad", grad);
+            for (key, values) in [("loss", out), ("grad", grad)] {
+                let _ = Reflect::set(&result, &JsValue::from_str(key), &f32_array(values));
+            }
             Ok(JsValue::from(result))
         })
     }
@@ -456,25 +414,7 @@ impl ComputeContext {
         cols: usize,
         #[wasm_bindgen(unchecked_param_type = "ReduceOp")] op: String,
     ) -> Promise {
-        let inner = Rc::clone(&self.inner);
-        promise(async move {
-            let op = reduce_op(&op)?;
-            let out = inner
-                .run(
-                    |ctx| {
-                        let data = data.clone();
-                        async move { scalelab_gpu::reduce_rows(&ctx, &data, cols, op).await }
-                    },
-                    || {
-                        rows_of(&data, cols)?;
-                        ops::reduce::reduce_rows(&to_f64(&data), cols, op)
-                            .map(|r| to_f32(&r))
-                            .map_err(cpu_invalid("data"))
-                    },
-                )
-                .await?;
-            Ok(f32_array(out))
-        })
+        self.reduce(data, Some(cols), op)
     }
 
     /// A reduction of all elements (at least one).
@@ -484,24 +424,7 @@ impl ComputeContext {
         data: Vec<f32>,
         #[wasm_bindgen(unchecked_param_type = "ReduceOp")] op: String,
     ) -> Promise {
-        let inner = Rc::clone(&self.inner);
-        promise(async move {
-            let op = reduce_op(&op)?;
-            let out = inner
-                .run(
-                    |ctx| {
-                        let data = data.clone();
-                        async move { scalelab_gpu::reduce_all(&ctx, &data, op).await }
-                    },
-                    || {
-                        ops::reduce::reduce_all(&to_f64(&data), op)
-                            .map(|r| r as f32)
-                            .map_err(cpu_invalid("data"))
-                    },
-                )
-                .await?;
-            Ok(JsValue::from_f64(f64::from(out)))
-        })
+        self.reduce(data, None, op)
     }
 
     /// Runs every kernel at sizes 0, 1, 63, 64, 65 and 512 on the GPU and compares each with
@@ -593,45 +516,28 @@ impl ComputeContext {
 }
 
 impl ComputeContext {
-    fn rows(&self, op: KernelOp, data: Vec<f32>, cols: usize) -> Promise {
+    fn rows(&self, kind: RowKernel, data: Vec<f32>, cols: usize) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            let out = inner
-                .run(
-                    |ctx| {
-                        let data = data.clone();
-                        async move {
-                            match op {
-                                KernelOp::SoftmaxRows => {
-                                    scalelab_gpu::softmax_rows(&ctx, &data, cols).await
-                                }
-                                KernelOp::StablemaxRows => {
-                                    scalelab_gpu::stablemax_rows(&ctx, &data, cols).await
-                                }
-                                KernelOp::LogSoftmaxRows => {
-                                    scalelab_gpu::log_softmax_rows(&ctx, &data, cols).await
-                                }
-                                _ => scalelab_gpu::log_stablemax_rows(&ctx, &data, cols).await,
-                            }
-                        }
-                    },
-                    || {
-                        rows_of(&data, cols)?;
-                        let x = to_f64(&data);
-                        match op {
-                            KernelOp::SoftmaxRows => ops::softmax_rows(&x, cols),
-                            KernelOp::StablemaxRows => ops::stablemax_rows(&x, cols),
-                            KernelOp::LogSoftmaxRows => {
-                                ops::cross_entropy::log_softmax_rows(&x, cols)
-                            }
-                            _ => ops::cross_entropy::log_stablemax_rows(&x, cols),
-                        }
-                        .map(|r| to_f32(&r))
-                        .map_err(cpu_invalid("data"))
-                    },
-                )
-                .await?;
-            Ok(f32_array(out))
+            let call = KernelCall::Rows { kind, data, cols };
+            Ok(f32_array(inner.call(&call).await?))
+        })
+    }
+
+    /// Row reductions with `Some(cols)`, one global reduction (a number) with `None`.
+    fn reduce(&self, data: Vec<f32>, cols: Option<usize>, op: String) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            let call = KernelCall::Reduce {
+                data,
+                cols,
+                op: reduce_op(&op)?,
+            };
+            let out = inner.call(&call).await?;
+            Ok(match cols {
+                Some(_) => f32_array(out),
+                None => JsValue::from_f64(out.first().copied().map_or(f64::NAN, f64::from)),
+            })
         })
     }
 }

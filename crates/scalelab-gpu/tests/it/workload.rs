@@ -126,3 +126,32 @@ fn cpu_timing_survives_a_coarse_clock() {
     assert!(t.seconds > 1e-9 && t.seconds < 1e-3, "{}", t.seconds);
     assert_eq!(t.output.len(), 1);
 }
+
+/// A hand-built call (as the npm package builds them) runs on both paths: softmax([0, ln 3]) =
+/// [1/4, 3/4] by hand; ragged rows are the same `InvalidInput` message on the CPU and the GPU.
+#[test]
+fn a_call_gives_the_same_answers_and_errors_on_both_paths() {
+    use scalelab_gpu::workload::{KernelCall, RowKernel};
+    let call = KernelCall::Rows {
+        kind: RowKernel::Softmax,
+        data: vec![0.0, 3.0f32.ln()],
+        cols: 2,
+    };
+    let cpu = call.run_cpu().unwrap();
+    assert!((cpu[0] - 0.25).abs() < 1e-7 && (cpu[1] - 0.75).abs() < 1e-7, "{cpu:?}");
+    let ragged = KernelCall::Rows {
+        kind: RowKernel::LogStablemax,
+        data: vec![0.0; 7],
+        cols: 3,
+    };
+    let cpu_err = ragged.run_cpu().unwrap_err();
+    assert_eq!(cpu_err.code(), "InvalidInput");
+    assert!(cpu_err.to_string().contains("not a multiple of cols = 3"), "{cpu_err}");
+    let Some(ctx) = context("a_call_gives_the_same_answers_and_errors_on_both_paths") else {
+        return;
+    };
+    let gpu = pollster::block_on(call.run_gpu(ctx)).unwrap();
+    assert!((gpu[0] - 0.25).abs() < 1e-6 && (gpu[1] - 0.75).abs() < 1e-6, "{gpu:?}");
+    let gpu_err = pollster::block_on(ragged.run_gpu(ctx)).unwrap_err();
+    assert_eq!(gpu_err.to_string(), cpu_err.to_string());
+}

@@ -11,7 +11,6 @@ use crate::worker::protocol::{
     FromWorker, Job, JobOutput, KernelBackend, KernelCheckRow, KernelJob, KernelRun, KernelRuns,
 };
 use leptos::prelude::*;
-use scalelab_core::CoreError;
 use scalelab_gpu::workload::{KernelOp, VERIFY_SIZES};
 
 const DEFAULT_N: &str = "256";
@@ -72,8 +71,7 @@ pub fn KernelsLab() -> impl IntoView {
             parse_whole(t, "repeats", 2, KernelJob::MAX_REPEATS as usize).map(|r| r as u32)
         })
     });
-    let err = |r: Result<usize, CoreError>| r.err().map(|e| e.to_string());
-    let n_error = Signal::derive(move || err(n_parsed.get()));
+    let n_error = Signal::derive(move || n_parsed.get().err().map(|e| e.to_string()));
     let repeats_error = Signal::derive(move || repeats_parsed.get().err().map(|e| e.to_string()));
     let op_error = Signal::derive(move || op_parsed.get().err());
     let inputs_ok = Signal::derive(move || n_parsed.get().is_ok() && repeats_parsed.get().is_ok());

@@ -32,17 +32,42 @@ thread_local! {
     static DEVICE: RefCell<Device> = const { RefCell::new(Device::Closed) };
 }
 
-/// The open device, opening it if needed; `Err(notice)` when the CPU must answer instead.
-async fn device(retry: bool) -> Result<Rc<GpuContext>, String> {
+/// Why the worker has no GPU device to run on.
+enum NoDevice {
+    /// No adapter or no device.
+    Unavailable(String),
+    /// The device was lost.
+    Lost(String),
+}
+
+impl NoDevice {
+    fn why(&self) -> String {
+        match self {
+            NoDevice::Unavailable(reason) => format!("No GPU: {reason}"),
+            NoDevice::Lost(reason) => format!("The GPU device was lost ({reason})"),
+        }
+    }
+
+    /// The notice shown when the CPU answered a GPU request.
+    fn fallback_notice(&self) -> String {
+        match self {
+            NoDevice::Unavailable(_) => format!("{}. The CPU ran this instead.", self.why()),
+            NoDevice::Lost(_) => format!(
+                "{}. The CPU ran this instead; choose “Use the GPU again” to open a new device.",
+                self.why()
+            ),
+        }
+    }
+}
+
+/// The open device, opening it if needed (again after a loss when `retry`).
+async fn device(retry: bool) -> Result<Rc<GpuContext>, NoDevice> {
     let state = DEVICE.with(|d| match &*d.borrow() {
         Device::Open(ctx) => Ok(Some(Rc::clone(ctx))),
         Device::Closed => Ok(None),
         Device::Unavailable(_) | Device::Lost(_) if retry => Ok(None),
-        Device::Unavailable(reason) => Err(format!("No GPU: {reason}. The CPU ran this instead.")),
-        Device::Lost(reason) => Err(format!(
-            "The GPU device was lost ({reason}). The CPU ran this instead; choose “Use the GPU \
-             again” to open a new device."
-        )),
+        Device::Unavailable(reason) => Err(NoDevice::Unavailable(reason.clone())),
+        Device::Lost(reason) => Err(NoDevice::Lost(reason.clone())),
     })?;
     if let Some(ctx) = state {
         return Ok(ctx);
@@ -55,18 +80,15 @@ async fn device(retry: bool) -> Result<Rc<GpuContext>, String> {
         }
         Err(err) => {
             DEVICE.with(|d| *d.borrow_mut() = Device::Unavailable(err.to_string()));
-            Err(format!("No GPU: {err}. The CPU ran this instead."))
+            Err(NoDevice::Unavailable(err.to_string()))
         }
     }
 }
 
-/// Records a lost device and returns the notice for the page.
-fn mark_lost(reason: &str) -> String {
+/// Records a lost device.
+fn mark_lost(reason: &str) -> NoDevice {
     DEVICE.with(|d| *d.borrow_mut() = Device::Lost(reason.to_owned()));
-    format!(
-        "The GPU device was lost ({reason}). The CPU ran this instead; choose “Use the GPU again” \
-         to open a new device."
-    )
+    NoDevice::Lost(reason.to_owned())
 }
 
 fn gpu_error(err: GpuError) -> CoreError {
@@ -100,13 +122,13 @@ pub async fn run_kernel_job(
                             (KernelBackend::Gpu, timing)
                         }
                         Err(GpuError::DeviceLost { reason }) => {
-                            notice = Some(mark_lost(&reason));
+                            notice = Some(mark_lost(&reason).fallback_notice());
                             (KernelBackend::Cpu, cpu(&w)?)
                         }
                         Err(err) => return Err(gpu_error(err)),
                     },
-                    Err(message) => {
-                        notice = Some(message);
+                    Err(no_device) => {
+                        notice = Some(no_device.fallback_notice());
                         (KernelBackend::Cpu, cpu(&w)?)
                     }
                 },
@@ -145,9 +167,9 @@ pub async fn verify_kernels(
 ) -> Result<JobOutput, CoreError> {
     let ctx = device(retry_gpu)
         .await
-        .map_err(|message| CoreError::InvalidValue {
+        .map_err(|no_device| CoreError::InvalidValue {
             what: "GPU",
-            reason: message.replace(" The CPU ran this instead.", " The check needs a GPU."),
+            reason: format!("{}. The check needs a GPU.", no_device.why()),
         })?;
     let checks = workload::verify(&ctx, progress).await;
     if let Some(reason) = ctx.lost_reason() {
