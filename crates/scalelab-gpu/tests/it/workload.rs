@@ -138,7 +138,10 @@ fn a_call_gives_the_same_answers_and_errors_on_both_paths() {
         cols: 2,
     };
     let cpu = call.run_cpu().unwrap();
-    assert!((cpu[0] - 0.25).abs() < 1e-7 && (cpu[1] - 0.75).abs() < 1e-7, "{cpu:?}");
+    assert!(
+        (cpu[0] - 0.25).abs() < 1e-7 && (cpu[1] - 0.75).abs() < 1e-7,
+        "{cpu:?}"
+    );
     let ragged = KernelCall::Rows {
         kind: RowKernel::LogStablemax,
         data: vec![0.0; 7],
@@ -146,12 +149,18 @@ fn a_call_gives_the_same_answers_and_errors_on_both_paths() {
     };
     let cpu_err = ragged.run_cpu().unwrap_err();
     assert_eq!(cpu_err.code(), "InvalidInput");
-    assert!(cpu_err.to_string().contains("not a multiple of cols = 3"), "{cpu_err}");
+    assert!(
+        cpu_err.to_string().contains("not a multiple of cols = 3"),
+        "{cpu_err}"
+    );
     let Some(ctx) = context("a_call_gives_the_same_answers_and_errors_on_both_paths") else {
         return;
     };
     let gpu = pollster::block_on(call.run_gpu(ctx)).unwrap();
-    assert!((gpu[0] - 0.25).abs() < 1e-6 && (gpu[1] - 0.75).abs() < 1e-6, "{gpu:?}");
+    assert!(
+        (gpu[0] - 0.25).abs() < 1e-6 && (gpu[1] - 0.75).abs() < 1e-6,
+        "{gpu:?}"
+    );
     let gpu_err = pollster::block_on(ragged.run_gpu(ctx)).unwrap_err();
     assert_eq!(gpu_err.to_string(), cpu_err.to_string());
 }
