@@ -19,7 +19,7 @@ after(async () => {
 });
 
 const idle = (page) =>
-  page.waitForFunction(() => ["idle", "failed", "cancelled"].includes(document.querySelector("#kernel-status")?.dataset.state),
+  page.waitForFunction(() => ["idle", "done", "failed", "cancelled"].includes(document.querySelector("#kernel-status")?.dataset.state),
     null, { timeout: 120_000 });
 
 async function rows(page, table) {
@@ -90,10 +90,14 @@ test("a shared link restores the Kernels view; an unknown kernel is named", asyn
   await context.close();
 });
 
-test("sweep: GFLOP/s against size for GPU and CPU, drawn on the chart", async () => {
+test("sweep: GFLOP/s against size for GPU and CPU, drawn on the chart (not an empty frame before)", async () => {
   const { page, context, problems } = await openPage(browser, origin);
   await page.goto(`${origin}/?lab=kernels&op=softmax&n=64&r=4`);
   await page.waitForSelector("#kernel-sweep:not([disabled])");
+  // Before the sweep the chart says what to run instead of drawing axes.
+  const pending = page.locator('[data-chart="kernel-chart"][data-pending="true"]');
+  assert.match(await pending.textContent(), /Press “Sweep sizes up to n”/);
+  assert.equal(await page.locator('[data-chart="kernel-chart"] svg').count(), 0);
   await page.click("#kernel-sweep");
   await page.waitForSelector("#kernel-sweep-table tbody tr");
   await idle(page);

@@ -24,22 +24,43 @@ const close = (actual, expected, tol) => {
 
 async function gpuChip(page) {
   const chip = page.locator(".chip");
-  await page.waitForFunction(() => document.querySelector(".chip")?.dataset.backend !== "probing", null, { timeout: 60_000 });
+  await page.waitForFunction(() => ["gpu", "cpu", "lost"].includes(document.querySelector(".chip")?.dataset.backend), null, { timeout: 60_000 });
   return chip;
 }
 
-test("home page: labs, navigation, WebGPU backend chip with the kernel check", async () => {
+/** Waits until the explorer's table shows `expected` in column `col` (the worker answers asynchronously). */
+async function waitColumn(page, col, expected, tol) {
+  await page.waitForFunction(([col, expected, tol]) => {
+    const v = [...document.querySelectorAll(`#probs-table td[data-col="${col}"]`)].map((td) => Number(td.textContent));
+    return v.length === expected.length && expected.every((e, i) => Math.abs(v[i] - e) <= tol);
+  }, [col, expected, tol]);
+}
+
+test("home page: labs and navigation; no worker until a lab needs one", async () => {
   const { page, context, problems } = await openPage(browser, origin);
+  const files = [];
+  page.on("request", (r) => files.push(new URL(r.url()).pathname));
   await page.goto(origin + "/");
   await assert.doesNotReject(page.waitForSelector("h1:text('Scalelab')"));
   assert.equal(await page.locator(".cards .card").count(), 5);
+  await page.waitForLoadState("networkidle");
+  assert.equal(await page.getAttribute(".chip", "data-backend"), "unchecked");
+  assert.ok(!files.some((f) => f.includes("worker")), `the home page fetched ${files}`);
+  await shot(page, "home");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a lab page: the worker's WebGPU device in the chip, with its kernel check", async () => {
+  const { page, context, problems } = await openPage(browser, origin);
+  await page.goto(origin + "/?lab=kernels");
   const chip = await gpuChip(page);
   assert.equal(await chip.getAttribute("data-backend"), "gpu", `chip says: ${await chip.textContent()} / ${await chip.getAttribute("title")}`);
   assert.match(await chip.textContent(), /^WebGPU · /);
   // The probe compared the f32 kernels with the f64 CPU oracle.
   assert.ok(Number(await chip.getAttribute("data-softmax-err")) < 1e-5);
   assert.ok(Number(await chip.getAttribute("data-stablemax-err")) < 1e-5);
-  await shot(page, "home");
+  assert.equal(await chip.getAttribute("data-worker"), "1");
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -69,22 +90,24 @@ test("StableMax explorer: reference values on the rendered page", async () => {
   await page.waitForSelector("#probs-table");
   await page.selectOption("#preset", "0, 1, 2");
   await page.waitForFunction(() => document.querySelector("#z").value === "0, 1, 2");
-  close(await column(page, "stablemax"), [1 / 6, 1 / 3, 1 / 2], 1e-11);
+  await waitColumn(page, "stablemax", [1 / 6, 1 / 3, 1 / 2], 1e-11);
   close(await column(page, "softmax"), [0.0900305732, 0.2447284711, 0.6652409558], 1e-9);
   assert.ok(Math.abs(Number(await page.textContent("#loss-stablemax")) - Math.log(6)) < 1e-10);
 
   await page.selectOption("#preset", "5, -5, 0");
   await page.waitForFunction(() => document.querySelector("#z").value === "5, -5, 0");
-  close(await column(page, "stablemax"), [36 / 43, 1 / 43, 6 / 43], 1e-11);
+  await waitColumn(page, "stablemax", [36 / 43, 1 / 43, 6 / 43], 1e-11);
   assert.ok(Math.abs(Number(await page.textContent("#loss-stablemax")) - 0.1776811772) < 1e-9);
 
   await page.selectOption("#preset", "-1, -3, 0, 2");
   await page.waitForFunction(() => document.querySelector("#z").value === "-1, -3, 0, 2");
-  close(await column(page, "s"), [0.5, 0.25, 1, 3], 0);
+  await waitColumn(page, "s", [0.5, 0.25, 1, 3], 0);
 
   // Softmax Collapse for logits [Δ, 0]: the onset table and the status at chosen scales.
   await page.selectOption("#preset", "1, 0");
   await page.waitForFunction(() => document.querySelector("#z").value === "1, 0");
+  await page.waitForFunction(() => document.querySelectorAll("#probs-table tbody tr").length === 2);
+  await page.waitForFunction(() => document.querySelector('#onset-table tr[data-precision="f32"] td[data-onset]')?.dataset.onset > 16);
   const onset = async (p) => Number(await page.getAttribute(`#onset-table tr[data-precision="${p}"] td[data-onset]`, "data-onset"));
   for (const [p, lo, hi] of [["f32", 16.5, 16.7], ["f64", 36.7, 36.8], ["f16", 7.5, 7.7]]) {
     const k = await onset(p);
@@ -116,7 +139,7 @@ test("StableMax explorer: reference values on the rendered page", async () => {
 test("bad input: a specific message next to the field, the input kept, the last valid view stays", async () => {
   const { page, context, problems } = await openPage(browser, origin);
   await page.goto(origin + "/?lab=stablemax&p=f64&z=0,1,2");
-  await page.waitForSelector("#probs-table");
+  await waitColumn(page, "stablemax", [1 / 6, 1 / 3, 1 / 2], 1e-11);
   const good = await column(page, "stablemax");
   const cases = [
     ["#z", "1, abc, 3", "#z-error", /abc/],
@@ -250,7 +273,7 @@ test("without a WebGPU adapter the site stays on the CPU and says why", async ()
     assert.equal(await chip.getAttribute("data-backend"), "cpu");
     assert.match(await chip.textContent(), /^CPU — .*(adapter|WebGPU)/);
     // The explorer works the same on the CPU.
-    close(await column(page, "stablemax"), [1 / 6, 1 / 3, 1 / 2], 1e-11);
+    await waitColumn(page, "stablemax", [1 / 6, 1 / 3, 1 / 2], 1e-11);
     await page.waitForFunction(() => document.querySelector("#sweep-status")?.dataset.state === "done", null, { timeout: 60_000 });
     await shot(page, "stablemax-cpu-fallback");
     assert.deepEqual(problems, []);

@@ -9,7 +9,20 @@
 //! [`CoreError::InvalidCsv`], which are 1-based as a user sees them in the file.
 
 /// Errors returned by the numerics in this crate. No function of this crate panics on user input.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+///
+/// [`CoreErrorCode`] is the same list of variants without their fields: the stable codes that cross
+/// the worker and JavaScript boundaries.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(CoreErrorCode),
+    derive(
+        strum::IntoStaticStr,
+        strum::VariantArray,
+        Hash,
+        serde::Serialize,
+        serde::Deserialize
+    )
+)]
 pub enum CoreError {
     /// An input that needs at least one value was empty.
     #[error("{what} is empty; give at least one value")]
@@ -176,25 +189,17 @@ pub enum CoreError {
     },
 }
 
+impl CoreErrorCode {
+    /// The code as text: the variant's name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 impl CoreError {
     /// The variant name (`"EmptyInput"`, `"NonFinite"`, …): a stable error code for the JS boundary.
     pub fn code(&self) -> &'static str {
-        match self {
-            CoreError::EmptyInput { .. } => "EmptyInput",
-            CoreError::NonFinite { .. } => "NonFinite",
-            CoreError::NotANumber { .. } => "NotANumber",
-            CoreError::OutOfRange { .. } => "OutOfRange",
-            CoreError::IndexOutOfRange { .. } => "IndexOutOfRange",
-            CoreError::DimensionMismatch { .. } => "DimensionMismatch",
-            CoreError::InvalidValue { .. } => "InvalidValue",
-            CoreError::TooFewPoints { .. } => "TooFewPoints",
-            CoreError::LogOfNonPositive { .. } => "LogOfNonPositive",
-            CoreError::NegativeWeight { .. } => "NegativeWeight",
-            CoreError::InvalidBounds { .. } => "InvalidBounds",
-            CoreError::ModelUndefined { .. } => "ModelUndefined",
-            CoreError::InvalidFormula { .. } => "InvalidFormula",
-            CoreError::InvalidCsv { .. } => "InvalidCsv",
-        }
+        CoreErrorCode::from(self).into()
     }
 
     /// `Err(NonFinite)` for NaN/±inf, `Err(OutOfRange)` for `v ≤ 0`: a scalar that must be a

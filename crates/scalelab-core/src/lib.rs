@@ -5,6 +5,7 @@
 //! `wasm32-unknown-unknown`. Reduced-precision rounding happens only in [`Precision::round`].
 #![warn(missing_docs)]
 
+pub mod budget;
 pub mod error;
 pub mod fit;
 pub mod io;
@@ -12,5 +13,6 @@ pub mod ops;
 pub mod precision;
 pub mod stablemax;
 
-pub use error::CoreError;
+pub use budget::Budget;
+pub use error::{CoreError, CoreErrorCode};
 pub use precision::Precision;

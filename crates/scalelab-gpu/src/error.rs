@@ -5,7 +5,19 @@
 /// Each variant name is a stable code (see [`GpuError::code`]); the npm package turns it into the
 /// `name` of a JS `Error`. Callers that get [`GpuError::NoAdapter`], [`GpuError::RequestDevice`] or
 /// [`GpuError::DeviceLost`] should fall back to the CPU oracles in `scalelab_core::ops`.
-#[derive(Debug, Clone, thiserror::Error)]
+///
+/// [`GpuErrorCode`] is the same list of variants without their fields (the stable codes).
+#[derive(Debug, Clone, thiserror::Error, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(GpuErrorCode),
+    derive(
+        strum::IntoStaticStr,
+        strum::VariantArray,
+        Hash,
+        serde::Serialize,
+        serde::Deserialize
+    )
+)]
 pub enum GpuError {
     /// No usable GPU adapter: no WebGPU in this browser, or no Vulkan driver natively.
     #[error("no GPU adapter: {reason}; the CPU path will be used instead")]
@@ -62,32 +74,21 @@ pub enum GpuError {
 impl GpuError {
     /// The variant name, a stable machine-readable code (`"NoAdapter"`, `"TooLarge"`, …).
     pub fn code(&self) -> &'static str {
-        match self {
-            GpuError::NoAdapter { .. } => "NoAdapter",
-            GpuError::RequestDevice { .. } => "RequestDevice",
-            GpuError::TooLarge { .. } => "TooLarge",
-            GpuError::InvalidInput { .. } => "InvalidInput",
-            GpuError::Validation { .. } => "Validation",
-            GpuError::Readback { .. } => "Readback",
-            GpuError::DeviceLost { .. } => "DeviceLost",
-        }
+        GpuErrorCode::from(self).into()
     }
+}
 
-    /// Every code [`GpuError::code`] can return, for publishing as a TypeScript union.
-    pub const CODES: [&'static str; 7] = [
-        "NoAdapter",
-        "RequestDevice",
-        "TooLarge",
-        "InvalidInput",
-        "Validation",
-        "Readback",
-        "DeviceLost",
-    ];
+impl GpuErrorCode {
+    /// The code as text: the variant's name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::GpuError;
+    use super::{GpuError, GpuErrorCode};
+    use strum::VariantArray;
 
     #[test]
     fn codes_are_variant_names() {
@@ -109,7 +110,9 @@ mod tests {
             GpuError::Readback { reason: "r".into() },
             GpuError::DeviceLost { reason: "r".into() },
         ];
-        for (err, code) in all.iter().zip(GpuError::CODES) {
+        assert_eq!(all.len(), GpuErrorCode::VARIANTS.len());
+        for (err, code) in all.iter().zip(GpuErrorCode::VARIANTS) {
+            let code = code.as_str();
             assert_eq!(err.code(), code);
             assert!(format!("{err:?}").starts_with(code));
             assert!(!err.to_string().is_empty());

@@ -20,7 +20,7 @@ pub mod workload;
 
 pub use context::GpuContext;
 pub use convert::{to_f32, to_f64};
-pub use error::GpuError;
+pub use error::{GpuError, GpuErrorCode};
 pub use kernels::adamw_step::{adamw_step, AdamWOutput, AdamWParams};
 pub use kernels::cross_entropy_rows::{
     cross_entropy_rows, CrossEntropyKind, CrossEntropyOutput, CrossEntropyParams,

@@ -39,7 +39,7 @@ const GMM_COMPONENTS: usize = 8;
 const GMM_DIM: usize = 2;
 
 /// One kernel configuration the Kernels page and [`verify`] can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum KernelOp {
     /// `C = A·B`.
     Matmul,
@@ -958,7 +958,7 @@ pub fn compare(got: &[f32], want: &[f64], tolerance: &[f64]) -> Comparison {
 }
 
 /// The outcome of one kernel at one size in [`verify`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Check {
     /// The operation.
     pub op: KernelOp,
@@ -966,8 +966,8 @@ pub struct Check {
     pub size: usize,
     /// The comparison, or `None` when the run failed or was expected to fail.
     pub comparison: Option<Comparison>,
-    /// The GPU error, if any (the global sum of nothing must give `InvalidInput`).
-    pub error: Option<String>,
+    /// The GPU (or oracle) error, if any (the global sum of nothing must give `InvalidInput`).
+    pub error: Option<GpuError>,
     /// Whether the kernel met its tolerance (or gave the expected error).
     pub passed: bool,
 }
@@ -975,16 +975,28 @@ pub struct Check {
 /// Runs every [`KernelOp`] at every [`VERIFY_SIZES`] size on `ctx` and compares each result with
 /// the oracle. `progress(done, total)` is called after each check.
 pub async fn verify(ctx: &GpuContext, mut progress: impl FnMut(usize, usize)) -> Vec<Check> {
-    let total = KernelOp::ALL.len() * VERIFY_SIZES.len();
+    let cases = verify_cases();
+    let total = cases.len();
     let mut checks = Vec::with_capacity(total);
-    for op in KernelOp::ALL {
-        for (i, &size) in VERIFY_SIZES.iter().enumerate() {
-            let workload = Workload::new(op, size, 0x5eed + i as u64);
-            checks.push(check(ctx, &workload).await);
-            progress(checks.len(), total);
-        }
+    for (op, size, seed) in cases {
+        checks.push(check(ctx, &Workload::new(op, size, seed)).await);
+        progress(checks.len(), total);
     }
     checks
+}
+
+/// The checks of [`verify`] in order: every [`KernelOp`] at every [`VERIFY_SIZES`] size, with the
+/// seed of its inputs.
+pub fn verify_cases() -> Vec<(KernelOp, usize, u64)> {
+    KernelOp::ALL
+        .into_iter()
+        .flat_map(|op| {
+            VERIFY_SIZES
+                .iter()
+                .enumerate()
+                .map(move |(i, &size)| (op, size, 0x5eed + i as u64))
+        })
+        .collect()
 }
 
 /// Runs one workload on `ctx` and compares it with the oracle.
@@ -1007,14 +1019,14 @@ pub async fn check(ctx: &GpuContext, workload: &Workload) -> Check {
             size,
             comparison: None,
             passed: expect_invalid && matches!(err, GpuError::InvalidInput { .. }),
-            error: Some(format!("{}: {err}", err.code())),
+            error: Some(err),
         },
         (Ok(_), Err(err)) => Check {
             op,
             size,
             comparison: None,
             passed: false,
-            error: Some(format!("the oracle failed: {err}")),
+            error: Some(err),
         },
     }
 }

@@ -455,7 +455,7 @@ impl ComputeContext {
                     max_abs_err: c.comparison.map(|x| x.max_abs_err),
                     max_rel_err: c.comparison.map(|x| x.max_rel_err),
                     worst_ratio: c.comparison.map(|x| x.worst_ratio),
-                    error: c.error.clone(),
+                    error: c.error.as_ref().map(|e| format!("{}: {e}", e.code())),
                 })
                 .collect();
             to_js(&dtos)

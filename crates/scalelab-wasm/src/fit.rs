@@ -2,8 +2,11 @@
 
 use crate::ScalelabError;
 use scalelab_core::fit::allocation::ChinchillaAllocation;
-use scalelab_core::fit::analysis::{analyse, FitReport, FitRequest, Method, ModelChoice, Starts};
+use scalelab_core::fit::analysis::{
+    analyse, BandKind, CurveAxis, FitReport, FitRequest, Method, ModelChoice, Starts,
+};
 use scalelab_core::fit::models::BuiltinModel;
+use scalelab_core::fit::option_names::{LossKind, MethodKind, Named, StartsKind};
 use scalelab_core::fit::schedule::{tissue_areas, DEFAULT_TISSUE_LAMBDA};
 use scalelab_core::fit::{step_law, Data, FitOptions, ResidualSpace, RobustLoss, Termination};
 use scalelab_core::io::csv::{read_table, CsvOptions};
@@ -79,7 +82,13 @@ export interface FitOutput {
   startsConverged: number;
   bootstrap: { successful: number; stdErrors: number[]; lower95: number[]; upper95: number[] } | null;
   /** The fitted curve with its 95 % confidence band (`lower`/`upper`) and prediction band. */
-  curve: { axis: string; at: number[]; mean: number[]; lower: number[]; upper: number[]; band: string; predictionLower: number[]; predictionUpper: number[] };
+  curve: {
+    axis: "x" | "compute_optimal" | "compute" | "observation";
+    at: number[]; mean: number[]; lower: number[]; upper: number[];
+    /** How the band was made. */
+    band: "delta_method" | "bootstrap" | "none";
+    predictionLower: number[]; predictionUpper: number[];
+  };
   fitted: number[];
   residuals: number[];
   backtest: { indices: number[]; actual: number[]; predicted: number[]; relativeError: number[]; params: number[] } | null;
@@ -136,6 +145,11 @@ struct FitInput {
     holdout: Option<usize>,
 }
 
+/// The option value named `name` (one of `T`'s names), or an error listing them.
+fn named<T: Named>(what: &'static str, name: &str) -> Result<T> {
+    T::from_name(name).ok_or_else(|| invalid(what, format!("“{name}”: use {}", T::names())))
+}
+
 fn invalid(what: &'static str, reason: String) -> ScalelabError {
     CoreError::InvalidValue { what, reason }.into()
 }
@@ -185,50 +199,29 @@ fn request(input: FitInput) -> Result<FitRequest> {
         weights: input.weights,
     };
     let residual = match input.residual.as_deref() {
-        None | Some("linear") => ResidualSpace::Linear,
-        Some("log") => ResidualSpace::Log,
-        Some(other) => {
-            return Err(invalid(
-                "residual",
-                format!("“{other}”: use \"linear\" or \"log\""),
-            ))
-        }
+        None => ResidualSpace::Linear,
+        Some(name) => named::<ResidualSpace>("residual", name)?,
     };
     let scale = input.loss_scale.unwrap_or(1.0);
     let loss = match input.loss.as_deref() {
-        None | Some("l2") => RobustLoss::L2,
-        Some("huber") => RobustLoss::Huber { delta: scale },
-        Some("soft_l1") => RobustLoss::SoftL1 { scale },
-        Some("cauchy") => RobustLoss::Cauchy { scale },
-        Some(other) => {
-            return Err(invalid(
-                "loss",
-                format!("“{other}”: use \"l2\", \"huber\", \"soft_l1\" or \"cauchy\""),
-            ))
-        }
+        None => RobustLoss::L2,
+        Some(name) => named::<LossKind>("loss", name)?.with_scale(scale),
     };
     let method = match input.method.as_deref() {
-        None | Some("least_squares") => Method::LeastSquares,
-        Some("hoffmann") => Method::Hoffmann {
-            delta: input.delta.unwrap_or(1e-3),
-        },
-        Some(other) => {
-            return Err(invalid(
-                "method",
-                format!("“{other}”: use \"least_squares\" or \"hoffmann\""),
-            ))
-        }
+        None => Method::LeastSquares,
+        Some(name) => named::<MethodKind>("method", name)?.with_delta(input.delta.unwrap_or(1e-3)),
     };
     let starts = match input.starts {
         None => Starts::Single,
-        Some(StartsDto::Named(s)) if s == "single" => Starts::Single,
-        Some(StartsDto::Named(s)) if s == "hoffmann4500" => Starts::Hoffmann4500,
-        Some(StartsDto::Named(s)) => {
-            return Err(invalid(
-                "starts",
-                format!("“{s}”: use \"single\", \"hoffmann4500\" or a number"),
-            ))
-        }
+        Some(StartsDto::Named(s)) => match named::<StartsKind>("starts", &s)? {
+            StartsKind::Random => {
+                return Err(invalid(
+                    "starts",
+                    "give the number of random starts instead of \"random\"".into(),
+                ))
+            }
+            kind => kind.with(0, 0),
+        },
         Some(StartsDto::Random(samples)) => Starts::Random {
             samples,
             seed: input.seed.unwrap_or(0),
@@ -279,12 +272,12 @@ struct BootstrapDto {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CurveDto {
-    axis: String,
+    axis: CurveAxis,
     at: Vec<f64>,
     mean: Vec<f64>,
     lower: Vec<f64>,
     upper: Vec<f64>,
-    band: String,
+    band: BandKind,
     prediction_lower: Vec<f64>,
     prediction_upper: Vec<f64>,
 }
@@ -422,7 +415,7 @@ pub fn fit_scaling_law(
 ) -> Result<JsValue> {
     let input: FitInput =
         serde_wasm_bindgen::from_value(input).map_err(|e| invalid("fit input", e.to_string()))?;
-    let report = analyse(&request(input)?, &mut |_, _, _| true)?;
+    let report = analyse(&request(input)?)?;
     Ok(to_js(&output(report)))
 }
 

@@ -1,5 +1,6 @@
-//! Light/dark theme: follows the system (`prefers-color-scheme`) until the user picks one; the choice
-//! is kept in `localStorage` and applied as `data-theme` on the root element.
+//! Light/dark theme: follows the system (`prefers-color-scheme`) until the user (or, in an embed, the
+//! host page) picks one; the choice is kept in `localStorage` and applied as `data-theme` on the
+//! root element.
 
 use leptos::prelude::*;
 
@@ -25,7 +26,8 @@ impl Theme {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// `"system"`, `"light"` or `"dark"`.
+    pub fn name(self) -> &'static str {
         match self {
             Theme::System => "system",
             Theme::Light => "light",
@@ -33,11 +35,13 @@ impl Theme {
         }
     }
 
-    fn parse(s: &str) -> Theme {
+    /// The theme named `s`, if it is one.
+    pub fn from_name(s: &str) -> Option<Theme> {
         match s {
-            "light" => Theme::Light,
-            "dark" => Theme::Dark,
-            _ => Theme::System,
+            "system" => Some(Theme::System),
+            "light" => Some(Theme::Light),
+            "dark" => Some(Theme::Dark),
+            _ => None,
         }
     }
 }
@@ -59,12 +63,12 @@ fn apply(theme: Theme) {
     };
 }
 
-/// A button cycling System → Light → Dark.
-#[component]
-pub fn ThemeToggle() -> impl IntoView {
+/// Provides the page's theme signal (the stored choice, else the system's), applied and stored on
+/// every change.
+pub fn provide_theme() -> RwSignal<Theme> {
     let initial = storage()
         .and_then(|s| s.get_item(KEY).ok().flatten())
-        .map(|s| Theme::parse(&s))
+        .and_then(|s| Theme::from_name(&s))
         .unwrap_or(Theme::System);
     let theme = RwSignal::new(initial);
     Effect::new(move |_| {
@@ -74,6 +78,14 @@ pub fn ThemeToggle() -> impl IntoView {
             let _ = s.set_item(KEY, t.name());
         }
     });
+    provide_context(theme);
+    theme
+}
+
+/// A button cycling System → Light → Dark.
+#[component]
+pub fn ThemeToggle() -> impl IntoView {
+    let theme = expect_context::<RwSignal<Theme>>();
     let label = move || match theme.get() {
         Theme::System => "Theme: system",
         Theme::Light => "Theme: light",

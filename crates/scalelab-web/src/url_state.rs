@@ -82,19 +82,34 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
+/// Longest value kept in the URL; a longer one (a pasted data set) stays in the page, and the link
+/// keeps only the other settings.
+pub const MAX_URL_VALUE: usize = 4000;
+
 #[cfg(target_arch = "wasm32")]
 pub use browser::UrlState;
 
 #[cfg(target_arch = "wasm32")]
 mod browser {
-    use super::Query;
+    use super::{Query, MAX_URL_VALUE};
+    use crate::labs::Lab;
     use leptos::prelude::*;
+    use std::collections::BTreeMap;
     use wasm_bindgen::JsValue;
 
     /// The page's query string as a signal; provided once by the app shell, used by every control.
     #[derive(Clone, Copy)]
     pub struct UrlState {
         query: RwSignal<Query>,
+        /// Values too long for the URL, by key.
+        local: RwSignal<BTreeMap<String, String>>,
+        /// The bundle of this page: it renders the labs of that bundle (opening another loads its page).
+        bundle: &'static str,
+    }
+
+    /// Every bundle renders the home page and its own labs.
+    fn renders(bundle: &str, lab: Lab) -> bool {
+        lab == Lab::Home || lab.bundle() == bundle
     }
 
     fn current_search() -> String {
@@ -104,14 +119,28 @@ mod browser {
     }
 
     impl UrlState {
-        /// Reads the current URL and follows Back/Forward (`popstate`).
-        pub fn install() -> UrlState {
+        /// Reads the current URL and follows Back/Forward (`popstate`); `bundle` is the page's
+        /// bundle (Back to a lab of another bundle loads its page).
+        pub fn install(bundle: &'static str) -> UrlState {
             let query = RwSignal::new(Query::parse(&current_search()));
+            let local = RwSignal::new(BTreeMap::new());
             let handle = window_event_listener_untyped("popstate", move |_| {
-                query.set(Query::parse(&current_search()))
+                let q = Query::parse(&current_search());
+                let lab = q.get("lab").and_then(Lab::from_key).unwrap_or(Lab::Home);
+                if !renders(bundle, lab) {
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().reload();
+                    }
+                    return;
+                }
+                query.set(q)
             });
             on_cleanup(move || handle.remove());
-            UrlState { query }
+            UrlState {
+                query,
+                local,
+                bundle,
+            }
         }
 
         /// The provided instance.
@@ -119,22 +148,52 @@ mod browser {
             expect_context::<UrlState>()
         }
 
-        /// Reactive read of one key: notifies only when that key's value changes, so a control's
-        /// update does not re-run views that depend on other keys.
+        /// Reactive read of one key (a value kept in the page first, then the URL's): notifies only
+        /// when that key's value changes, so a control's update does not re-run views that depend
+        /// on other keys.
         pub fn read(&self, key: impl Into<String>) -> Memo<Option<String>> {
-            let query = self.query;
+            let (query, local) = (self.query, self.local);
             let key = key.into();
-            Memo::new(move |_| query.with(|q| q.get(&key).map(str::to_string)))
+            Memo::new(move |_| {
+                local
+                    .with(|l| l.get(&key).cloned())
+                    .or_else(|| query.with(|q| q.get(&key).map(str::to_string)))
+            })
+        }
+
+        /// `true` while the value of `key` is too long for the link and kept in the page.
+        pub fn is_local(&self, key: &'static str) -> Memo<bool> {
+            let local = self.local;
+            Memo::new(move |_| local.with(|l| l.contains_key(key)))
         }
 
         /// Sets (or with `None` removes) keys and replaces the current history entry: no new entry, no
-        /// scroll. Unchanged values write nothing.
+        /// scroll. Unchanged values write nothing. A value longer than [`MAX_URL_VALUE`] is kept in
+        /// the page instead of the URL.
         pub fn set_many(&self, entries: &[(&str, Option<String>)]) {
             let mut next = self.query.get_untracked();
             for (k, v) in entries {
+                let long = v.as_ref().is_some_and(|v| v.len() > MAX_URL_VALUE);
+                // The page's copy of a long value changes in place (no copy of the other values).
+                let local_changed = self.local.with_untracked(|l| match (l.get(*k), long) {
+                    (Some(old), true) => Some(old) != v.as_ref(),
+                    (None, true) => true,
+                    (Some(_), false) => true,
+                    (None, false) => false,
+                });
+                if local_changed {
+                    self.local.update(|l| match (long, v) {
+                        (true, Some(v)) => {
+                            l.insert((*k).to_string(), v.clone());
+                        }
+                        _ => {
+                            l.remove(*k);
+                        }
+                    });
+                }
                 match v {
-                    Some(v) => next.0.insert((*k).to_string(), v.clone()),
-                    None => next.0.remove(*k),
+                    Some(v) if !long => next.0.insert((*k).to_string(), v.clone()),
+                    _ => next.0.remove(*k),
                 };
             }
             if next != self.query.get_untracked() {
@@ -148,17 +207,48 @@ mod browser {
             self.set_many(&[(key, value)]);
         }
 
-        /// Opens another lab: a new history entry with only `lab` set, and a scroll to the top.
-        pub fn open_lab(&self, lab: &str) {
+        /// Opens another lab: a new history entry with only `lab` set, and a scroll to the top (or,
+        /// when another bundle renders it, that page).
+        pub fn open_lab(&self, lab: Lab) {
             let mut next = Query::default();
-            if lab != "home" {
-                next.0.insert("lab".into(), lab.into());
+            if lab != Lab::Home {
+                next.0.insert("lab".into(), lab.key().into());
+            }
+            if !renders(self.bundle, lab) {
+                if let Some(w) = web_sys::window() {
+                    let path = w.location().pathname().unwrap_or_default();
+                    let _ = w.location().assign(&format!("{path}{}", next.to_search()));
+                }
+                return;
             }
             write_history(&next, true);
+            self.local.set(BTreeMap::new());
             self.query.set(next);
             if let Some(w) = web_sys::window() {
                 w.scroll_to_with_x_and_y(0.0, 0.0);
             }
+        }
+
+        /// The page's address with `changes` applied to its query (for embed snippets and the
+        /// "Open in Scalelab" link).
+        pub fn href_with(&self, changes: &[(&str, Option<&str>)]) -> String {
+            let mut q = self.query.get();
+            for (k, v) in changes {
+                match v {
+                    Some(v) => q.0.insert((*k).to_string(), (*v).to_string()),
+                    None => q.0.remove(*k),
+                };
+            }
+            let Some(window) = web_sys::window() else {
+                return q.to_search();
+            };
+            let loc = window.location();
+            format!(
+                "{}{}{}",
+                loc.origin().unwrap_or_default(),
+                loc.pathname().unwrap_or_default(),
+                q.to_search()
+            )
         }
     }
 

@@ -32,8 +32,11 @@
 //! L-BFGS run converged (scipy's `result.success`), earliest start on ties — Epoch's
 //! `if result.success and result.fun < best_loss` rule.
 
+use crate::budget::Budget;
 use crate::error::CoreError;
-use crate::fit::solvers::lbfgs::{minimize, LbfgsOptions};
+use crate::fit::multistart::{BestOf, StartOutcome};
+use crate::fit::solvers::lbfgs::{LbfgsOptions, LbfgsResult, LbfgsRun};
+use crate::fit::solvers::within;
 use crate::fit::Termination;
 
 /// Hoffmann et al.'s Huber threshold `δ = 10⁻³` (science.md §4a).
@@ -478,6 +481,17 @@ impl HoffmannFit {
     }
 }
 
+/// `[E, A, B, α, β] = [eᵉ, eᵃ, eᵇ, α, β]` from the log form `θ = (a, b, e, α, β)`.
+pub fn coefficients(theta: &[f64; 5]) -> [f64; 5] {
+    [
+        theta[2].exp(),
+        theta[0].exp(),
+        theta[1].exp(),
+        theta[3],
+        theta[4],
+    ]
+}
+
 /// Fits Hoffmann et al.'s Approach 3 (see the module docs) from every start of `opts.starts`
 /// (default: the 4500-start grid) and keeps the best converged one.
 ///
@@ -521,86 +535,147 @@ pub fn fit_objective_with(
     opts: &HoffmannOptions,
     progress: &mut dyn FnMut(usize, usize) -> bool,
 ) -> Result<HoffmannFit, CoreError> {
-    opts.lbfgs.validate()?;
-    let grid;
-    let starts: &[[f64; 5]] = match &opts.starts {
-        Some(s) => s,
-        None => {
-            grid = hoffmann_grid();
-            &grid
+    let mut run = HoffmannStarts::new(opts)?;
+    let total = run.total();
+    let mut time_left = || true;
+    loop {
+        let mut budget = Budget::new(&mut time_left, Some(1));
+        if let Some(fit) = run.advance(objective, opts, &mut budget, &mut |_| {})? {
+            progress(total, total);
+            return Ok(fit);
         }
-    };
-    if starts.is_empty() {
-        return Err(CoreError::EmptyInput { what: "starts" });
+        if budget.units_done() > 0 && !progress(run.done(), total) {
+            return run.finish(true);
+        }
     }
-    if let Some(i) = starts.iter().position(|s| !s.iter().all(|v| v.is_finite())) {
-        let j = starts[i].iter().position(|v| !v.is_finite()).unwrap_or(0);
-        return Err(CoreError::NonFinite {
-            what: "starts",
-            index: 5 * i + j,
-            value: starts[i][j],
-        });
+}
+
+/// Hoffmann's fit from a list of starts, advanced in slices: one L-BFGS run per start, each
+/// suspended after any accepted step when the slice's [`Budget`] runs out, and the best kept by
+/// [`BestOf`]. [`fit_objective_with`] is this run to the end.
+#[derive(Debug, Clone)]
+pub struct HoffmannStarts {
+    starts: Vec<[f64; 5]>,
+    current: Option<LbfgsRun>,
+    best: BestOf<LbfgsResult>,
+    evaluations: usize,
+}
+
+impl HoffmannStarts {
+    /// Checks the L-BFGS options and the starts (`opts.starts`, default the 4500-start grid).
+    ///
+    /// # Errors
+    /// [`CoreError::EmptyInput`] for no starts, [`CoreError::NonFinite`] for a non-finite start,
+    /// the errors of [`LbfgsOptions::validate`].
+    pub fn new(opts: &HoffmannOptions) -> Result<HoffmannStarts, CoreError> {
+        opts.lbfgs.validate()?;
+        let starts = opts.starts.clone().unwrap_or_else(hoffmann_grid);
+        if starts.is_empty() {
+            return Err(CoreError::EmptyInput { what: "starts" });
+        }
+        if let Some(i) = starts.iter().position(|s| !s.iter().all(|v| v.is_finite())) {
+            let j = starts[i].iter().position(|v| !v.is_finite()).unwrap_or(0);
+            return Err(CoreError::NonFinite {
+                what: "starts",
+                index: 5 * i + j,
+                value: starts[i][j],
+            });
+        }
+        Ok(HoffmannStarts {
+            starts,
+            current: None,
+            best: BestOf::default(),
+            evaluations: 0,
+        })
     }
 
-    let total = starts.len();
-    let mut best: Option<(usize, crate::fit::solvers::lbfgs::LbfgsResult)> = None;
-    let mut best_converged = false;
-    let (mut converged, mut evaluations, mut run) = (0usize, 0usize, 0usize);
-    let mut cancelled = false;
-    for (index, start) in starts.iter().enumerate() {
-        let r = minimize(
-            |x, g| objective.value_and_gradient(x, g),
-            start,
-            &opts.lbfgs,
-        )?;
-        run += 1;
-        evaluations += r.evaluations;
-        let ok = r.termination.converged();
-        converged += usize::from(ok);
-        if r.f.is_finite() {
-            let better = match &best {
-                None => true,
-                Some((_, b)) => (ok && !best_converged) || (ok == best_converged && r.f < b.f),
+    /// Starts finished.
+    pub fn done(&self) -> usize {
+        self.best.run
+    }
+
+    /// Starts in all.
+    pub fn total(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Runs starts until all are done (`Some(fit)`) or the budget ends the slice (`None`); `on_start`
+    /// hears of every finished start.
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidValue`] when no start gave a finite objective.
+    pub fn advance(
+        &mut self,
+        objective: &HoffmannObjective,
+        opts: &HoffmannOptions,
+        budget: &mut Budget<'_>,
+        on_start: &mut dyn FnMut(&StartOutcome),
+    ) -> Result<Option<HoffmannFit>, CoreError> {
+        let mut f = |x: &[f64], g: &mut [f64]| objective.value_and_gradient(x, g);
+        while self.best.run < self.starts.len() {
+            let index = self.best.run;
+            let mut run = match self.current.take() {
+                Some(run) => run,
+                None if budget.units_exhausted() => return Ok(None),
+                None => LbfgsRun::new(&mut f, &self.starts[index], &opts.lbfgs)?,
             };
-            if better {
-                best_converged = ok;
-                best = Some((index, r));
+            let Some(r) = run.advance(&mut f, &opts.lbfgs, &mut within(budget)) else {
+                self.current = Some(run);
+                return Ok(None);
+            };
+            self.evaluations += r.evaluations;
+            let (cost, converged) = (r.f, r.termination.converged());
+            self.best.offer(index, cost, converged, r);
+            on_start(&StartOutcome {
+                index,
+                cost,
+                converged,
+                best_cost: self.best.best_cost(),
+                converged_so_far: self.best.converged,
+            });
+            if !budget.unit_done() && self.best.run < self.starts.len() {
+                return Ok(None);
             }
         }
-        if !progress(index + 1, total) {
-            cancelled = index + 1 < total;
-            break;
-        }
+        self.fit(false).map(Some)
     }
 
-    let Some((index, r)) = best else {
-        return Err(CoreError::InvalidValue {
-            what: "Hoffmann fit",
-            reason: format!("none of the {run} starts gave a finite objective; check the data"),
-        });
-    };
-    let theta = [r.x[0], r.x[1], r.x[2], r.x[3], r.x[4]];
-    Ok(HoffmannFit {
-        theta,
-        coefficients: [
-            theta[2].exp(),
-            theta[0].exp(),
-            theta[1].exp(),
-            theta[3],
-            theta[4],
-        ],
-        objective: r.f,
-        best_start: starts[index],
-        best_start_index: index,
-        converged: best_converged,
-        termination: r.termination,
-        iterations: r.iterations,
-        starts_converged: converged,
-        starts_run: run,
-        starts_total: total,
-        evaluations,
-        cancelled,
-    })
+    /// The fit from the starts finished so far (all of them unless the run was stopped early, which
+    /// `cancelled` records in the result).
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidValue`] when no finished start gave a finite objective.
+    pub fn finish(self, cancelled: bool) -> Result<HoffmannFit, CoreError> {
+        self.fit(cancelled)
+    }
+
+    fn fit(&self, cancelled: bool) -> Result<HoffmannFit, CoreError> {
+        let run = self.best.run;
+        let best_converged = self.best.best_converged();
+        let starts_converged = self.best.converged;
+        let Some((index, r)) = self.best.clone().into_best() else {
+            return Err(CoreError::InvalidValue {
+                what: "Hoffmann fit",
+                reason: format!("none of the {run} starts gave a finite objective; check the data"),
+            });
+        };
+        let theta = [r.x[0], r.x[1], r.x[2], r.x[3], r.x[4]];
+        Ok(HoffmannFit {
+            theta,
+            coefficients: coefficients(&theta),
+            objective: r.f,
+            best_start: self.starts[index],
+            best_start_index: index,
+            converged: best_converged,
+            termination: r.termination,
+            iterations: r.iterations,
+            starts_converged,
+            starts_run: run,
+            starts_total: self.starts.len(),
+            evaluations: self.evaluations,
+            cancelled,
+        })
+    }
 }
 
 #[cfg(test)]

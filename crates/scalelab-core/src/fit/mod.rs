@@ -22,9 +22,11 @@ pub mod covariance;
 pub mod dataset;
 pub mod formula;
 pub mod hoffmann;
+pub mod least_squares;
 pub mod losses;
 pub mod models;
 pub mod multistart;
+pub mod option_names;
 pub mod presets;
 pub mod schedule;
 pub mod solvers;
@@ -161,6 +163,18 @@ pub enum Termination {
 }
 
 impl Termination {
+    /// Why the solver stopped, for people ("the cost stopped decreasing (converged)", …).
+    pub fn describe(&self) -> String {
+        match self {
+            Termination::CostConverged => "the cost stopped decreasing (converged)".into(),
+            Termination::StepConverged => "the step became negligible (converged)".into(),
+            Termination::GradientConverged => "the gradient vanished (converged)".into(),
+            Termination::MaxIterations => "it reached the iteration limit (not converged)".into(),
+            Termination::NumericalFailure { detail } => format!("of a numerical failure: {detail}"),
+            Termination::Cancelled => "it was cancelled".into(),
+        }
+    }
+
     /// `true` for the three convergence criteria.
     pub fn converged(&self) -> bool {
         matches!(

@@ -12,7 +12,7 @@
 //! same starts on every platform.
 //!
 //! [`multistart`] calls the caller's local fit (e.g. a closure over
-//! [`crate::fit::solvers::fit`]) from every start and keeps the **lowest cost among converged
+//! [`crate::fit::least_squares::fit`]) from every start and keeps the **lowest cost among converged
 //! fits** ([`crate::fit::Termination::converged`]), the earliest start on ties. When no start
 //! converges it keeps the lowest finite cost and says so ([`MultiStartFit::best_converged`]).
 
@@ -286,53 +286,131 @@ pub fn multistart_from(
         return Err(CoreError::EmptyInput { what: "starts" });
     }
     let total = starts.len();
-    let mut out = MultiStartFit {
-        best: None,
-        best_converged: false,
-        best_start: None,
-        best_index: None,
-        converged: 0,
-        failed: 0,
-        run: 0,
-        total,
-        cancelled: false,
-    };
+    let mut best = BestOf::default();
     let mut first_error = None;
+    let mut cancelled = false;
     for (index, start) in starts.iter().enumerate() {
-        out.run += 1;
         match fit_fn(start) {
             Ok(r) => {
-                let ok = r.termination.converged();
-                out.converged += usize::from(ok);
-                if r.cost.is_finite() {
-                    let better = match &out.best {
-                        None => true,
-                        Some(b) => {
-                            (ok && !out.best_converged)
-                                || (ok == out.best_converged && r.cost < b.cost)
-                        }
-                    };
-                    if better {
-                        out.best_converged = ok;
-                        out.best = Some(r);
-                        out.best_start = Some(start.clone());
-                        out.best_index = Some(index);
-                    }
-                }
+                best.offer(index, r.cost, r.termination.converged(), r);
             }
             Err(e) => {
-                out.failed += 1;
+                best.fail();
                 first_error.get_or_insert(e);
             }
         }
         if !progress(index + 1, total) {
-            out.cancelled = index + 1 < total;
+            cancelled = index + 1 < total;
             break;
         }
     }
     match first_error {
-        Some(e) if out.failed == out.run => Err(e),
-        _ => Ok(out),
+        Some(e) if best.failed == best.run => Err(e),
+        _ => {
+            let (converged, failed, run, best_converged) =
+                (best.converged, best.failed, best.run, best.best_converged());
+            let best = best.into_best();
+            Ok(MultiStartFit {
+                best_start: best.as_ref().map(|(i, _)| starts[*i].clone()),
+                best_index: best.as_ref().map(|(i, _)| *i),
+                best: best.map(|(_, r)| r),
+                best_converged,
+                converged,
+                failed,
+                run,
+                total,
+                cancelled,
+            })
+        }
+    }
+}
+
+/// What a multi-start reports after each finished start (the worker streams these to the page).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StartOutcome {
+    /// 0-based index of the start.
+    pub index: usize,
+    /// The cost its fit reached (NaN when the fit failed with an error).
+    pub cost: f64,
+    /// Whether its fit converged.
+    pub converged: bool,
+    /// The best cost over the starts finished so far.
+    pub best_cost: Option<f64>,
+    /// Converged starts so far.
+    pub converged_so_far: usize,
+}
+
+/// Keeps the best of several fits (see the module docs): the lowest finite cost among converged
+/// fits, the earliest on ties; while none has converged, the lowest finite cost. Shared by every
+/// multi-start (least squares, Hoffmann's L-BFGS, sliced or not).
+#[derive(Debug, Clone)]
+pub struct BestOf<T> {
+    best: Option<(usize, T)>,
+    best_cost: f64,
+    best_converged: bool,
+    /// Fits offered that converged.
+    pub converged: usize,
+    /// Starts whose fit failed with an error.
+    pub failed: usize,
+    /// Starts run (offered or failed).
+    pub run: usize,
+}
+
+impl<T> Default for BestOf<T> {
+    fn default() -> Self {
+        BestOf {
+            best: None,
+            best_cost: f64::INFINITY,
+            best_converged: false,
+            converged: 0,
+            failed: 0,
+            run: 0,
+        }
+    }
+}
+
+impl<T> BestOf<T> {
+    /// Records the fit from start `index` with its cost; `true` when it became the best.
+    pub fn offer(&mut self, index: usize, cost: f64, converged: bool, fit: T) -> bool {
+        self.run += 1;
+        self.converged += usize::from(converged);
+        if !cost.is_finite() {
+            return false;
+        }
+        let better = match &self.best {
+            None => true,
+            Some(_) => {
+                (converged && !self.best_converged)
+                    || (converged == self.best_converged && cost < self.best_cost)
+            }
+        };
+        if better {
+            self.best = Some((index, fit));
+            self.best_cost = cost;
+            self.best_converged = converged;
+        }
+        better
+    }
+
+    /// Records a start whose fit failed with an error.
+    pub fn fail(&mut self) {
+        self.run += 1;
+        self.failed += 1;
+    }
+
+    /// The best cost so far, if any start gave a finite one.
+    pub fn best_cost(&self) -> Option<f64> {
+        self.best.as_ref().map(|_| self.best_cost)
+    }
+
+    /// `true` when the best fit converged.
+    pub fn best_converged(&self) -> bool {
+        self.best_converged
+    }
+
+    /// The best fit and its start's index.
+    pub fn into_best(self) -> Option<(usize, T)> {
+        self.best
     }
 }
 

@@ -112,48 +112,120 @@ pub fn bootstrap(
     opts: &BootstrapOptions,
     progress: &mut dyn FnMut(usize, usize) -> bool,
 ) -> Result<BootstrapResult, CoreError> {
-    if n_obs == 0 {
-        return Err(CoreError::EmptyInput {
-            what: "observations",
-        });
-    }
-    if opts.resamples == 0 {
-        return Err(CoreError::EmptyInput {
-            what: "bootstrap resamples",
-        });
-    }
-    check_levels(&opts.levels)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let mut indices = vec![0usize; n_obs];
-    let mut estimates = Vec::with_capacity(opts.resamples);
-    let (mut failed, mut run, mut cancelled) = (0, 0, false);
-    for b in 0..opts.resamples {
-        for i in indices.iter_mut() {
-            *i = rng.random_range(0..n_obs);
-        }
-        run += 1;
-        match refit(&indices)? {
-            Some(p) => estimates.push(p),
-            None => failed += 1,
-        }
-        if !progress(b + 1, opts.resamples) {
-            cancelled = b + 1 < opts.resamples;
+    let mut resampler = Resampler::new(n_obs, opts)?;
+    let mut estimates = BootstrapEstimates::default();
+    let mut cancelled = false;
+    while let Some(indices) = resampler.next_resample() {
+        estimates.record(refit(indices)?);
+        if !progress(resampler.drawn(), opts.resamples) {
+            cancelled = resampler.drawn() < opts.resamples;
             break;
         }
     }
-    let summary = if estimates.len() >= 2 {
-        Some(summarize(&estimates, &opts.levels)?)
-    } else {
-        None
-    };
-    Ok(BootstrapResult {
-        estimates,
-        summary,
-        failed,
-        run,
-        total: opts.resamples,
-        cancelled,
-    })
+    estimates.finish(opts, cancelled)
+}
+
+/// The resamples of a bootstrap, drawn one at a time from one ChaCha8 stream seeded with
+/// [`BootstrapOptions::seed`]: resample `b` is the same whatever happened to resamples `0..b`, and
+/// the same whether the bootstrap runs at once ([`bootstrap`]) or in slices.
+#[derive(Debug, Clone)]
+pub struct Resampler {
+    rng: ChaCha8Rng,
+    indices: Vec<usize>,
+    drawn: usize,
+    total: usize,
+}
+
+impl Resampler {
+    /// Checks the options (the errors of [`bootstrap`]) and seeds the stream.
+    ///
+    /// # Errors
+    /// [`CoreError::EmptyInput`] for `n_obs = 0` or `resamples = 0`; [`CoreError::OutOfRange`] for an
+    /// interval level outside `(0, 1)`.
+    pub fn new(n_obs: usize, opts: &BootstrapOptions) -> Result<Resampler, CoreError> {
+        if n_obs == 0 {
+            return Err(CoreError::EmptyInput {
+                what: "observations",
+            });
+        }
+        if opts.resamples == 0 {
+            return Err(CoreError::EmptyInput {
+                what: "bootstrap resamples",
+            });
+        }
+        check_levels(&opts.levels)?;
+        Ok(Resampler {
+            rng: ChaCha8Rng::seed_from_u64(opts.seed),
+            indices: vec![0; n_obs],
+            drawn: 0,
+            total: opts.resamples,
+        })
+    }
+
+    /// The next resample's indices (length `n_obs`, drawn with replacement), or `None` after the
+    /// last.
+    pub fn next_resample(&mut self) -> Option<&[usize]> {
+        if self.drawn == self.total {
+            return None;
+        }
+        let n = self.indices.len();
+        for i in self.indices.iter_mut() {
+            *i = self.rng.random_range(0..n);
+        }
+        self.drawn += 1;
+        Some(&self.indices)
+    }
+
+    /// Resamples drawn so far.
+    pub fn drawn(&self) -> usize {
+        self.drawn
+    }
+
+    /// Resamples in all.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+}
+
+/// The refits of a bootstrap as they come in.
+#[derive(Debug, Clone, Default)]
+pub struct BootstrapEstimates {
+    estimates: Vec<Vec<f64>>,
+    failed: usize,
+}
+
+impl BootstrapEstimates {
+    /// Records one refit: `Some(params)`, or `None` when it did not converge.
+    pub fn record(&mut self, refit: Option<Vec<f64>>) {
+        match refit {
+            Some(p) => self.estimates.push(p),
+            None => self.failed += 1,
+        }
+    }
+
+    /// The result: estimates, and their summary when at least two refits succeeded.
+    ///
+    /// # Errors
+    /// The errors of [`summarize`].
+    pub fn finish(
+        self,
+        opts: &BootstrapOptions,
+        cancelled: bool,
+    ) -> Result<BootstrapResult, CoreError> {
+        let summary = if self.estimates.len() >= 2 {
+            Some(summarize(&self.estimates, &opts.levels)?)
+        } else {
+            None
+        };
+        Ok(BootstrapResult {
+            run: self.estimates.len() + self.failed,
+            estimates: self.estimates,
+            summary,
+            failed: self.failed,
+            total: opts.resamples,
+            cancelled,
+        })
+    }
 }
 
 fn check_levels(levels: &[f64]) -> Result<(), CoreError> {

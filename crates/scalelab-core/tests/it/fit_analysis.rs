@@ -3,12 +3,15 @@
 //! E = 1.69, A = 406.4, B = 410.7, α = 0.34, β = 0.28; Kaplan et al. 2020 Table 2), science.md §7
 //! items 15 and 21, and exact recovery of a known law from noise-free data.
 
-use scalelab_core::fit::analysis::{analyse, FitRequest, Method, ModelChoice, Starts};
+use scalelab_core::fit::analysis::{
+    analyse, Analysis, BandKind, CurveAxis, FitRequest, Method, ModelChoice, Stage, Starts,
+};
 use scalelab_core::fit::dataset::{observations, Columns};
 use scalelab_core::fit::models::BuiltinModel;
 use scalelab_core::fit::presets::Preset;
 use scalelab_core::fit::{Data, FitOptions, ResidualSpace};
 use scalelab_core::io::csv::{read_table, CsvOptions};
+use scalelab_core::Budget;
 use scalelab_core::CoreError;
 
 fn rel(a: f64, b: f64) -> f64 {
@@ -52,7 +55,7 @@ fn preset_observations(p: Preset) -> (FitRequest, Vec<String>) {
 fn every_preset_fits_its_own_law() {
     for p in Preset::ALL {
         let (req, _) = preset_observations(p);
-        let r = analyse(&req, &mut |_, _, _| true).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+        let r = analyse(&req).unwrap_or_else(|e| panic!("{p:?}: {e}"));
         assert!(
             r.fit.termination.converged(),
             "{p:?}: {:?}",
@@ -73,7 +76,7 @@ fn every_preset_fits_its_own_law() {
 fn chinchilla_preset_recovers_hoffmanns_constants_and_allocation() {
     let (req, columns) = preset_observations(Preset::Chinchilla);
     assert_eq!(columns, ["params", "tokens", "loss"]);
-    let r = analyse(&req, &mut |_, _, _| true).unwrap();
+    let r = analyse(&req).unwrap();
     let p = &r.fit.params;
     assert!(
         (p[3] - 0.34).abs() < 0.03 && (p[4] - 0.28).abs() < 0.03,
@@ -83,7 +86,7 @@ fn chinchilla_preset_recovers_hoffmanns_constants_and_allocation() {
     let a = r.allocation.expect("Chinchilla fits report the allocation");
     // a = β/(α+β), b = α/(α+β) (science.md §4a): check the rule against the fitted exponents.
     assert!(rel(a.rule.a, p[4] / (p[3] + p[4])) < 1e-12);
-    assert_eq!(r.curve.axis, "compute-optimal C");
+    assert_eq!(r.curve.axis, CurveAxis::ComputeOptimal);
     // The prediction band (with the residual variance) contains the confidence band of the mean curve.
     let c = &r.curve;
     for i in 0..c.mean.len() {
@@ -114,7 +117,7 @@ fn exact_data_are_recovered_with_backtest_and_bootstrap() {
     req.bootstrap = 50;
     req.seed = 7;
     req.holdout = 4;
-    let r = analyse(&req, &mut |_, _, _| true).unwrap();
+    let r = analyse(&req).unwrap();
     for (got, want) in r.fit.params.iter().zip([0.5, 3.0, 0.4]) {
         assert!(rel(*got, want) < 1e-8, "{:?}", r.fit.params);
     }
@@ -128,7 +131,7 @@ fn exact_data_are_recovered_with_backtest_and_bootstrap() {
     let boot = r.bootstrap.unwrap();
     assert!(boot.successful >= 45);
     assert!(boot.lower95[2] <= 0.4 + 1e-9 && boot.upper95[2] >= 0.4 - 1e-9);
-    assert_eq!(r.curve.band, "delta method");
+    assert_eq!(r.curve.band, BandKind::DeltaMethod);
     assert_eq!(r.curve.at.len(), 200);
 }
 
@@ -239,16 +242,17 @@ fn repeated_x_values_and_wrong_methods_are_refused() {
         y: vec![3.0, 3.1, 2.0, 2.1],
         weights: None,
     };
-    let err = analyse(
-        &request(BuiltinModel::PowerLawPlusConstant, data.clone(), None),
-        &mut |_, _, _| true,
-    )
+    let err = analyse(&request(
+        BuiltinModel::PowerLawPlusConstant,
+        data.clone(),
+        None,
+    ))
     .unwrap_err();
     assert!(err.to_string().contains("distinct"), "{err}");
     let mut req = request(BuiltinModel::PowerLaw, data, None);
     req.method = Method::Hoffmann { delta: 1e-3 };
     assert!(matches!(
-        analyse(&req, &mut |_, _, _| true),
+        analyse(&req),
         Err(CoreError::InvalidValue { what: "method", .. })
     ));
 }
@@ -272,9 +276,164 @@ fn a_formula_model_fits_like_the_builtin() {
         inputs: vec!["x".into()],
     };
     req.start = vec![1.0, 1.0, 0.5];
-    let r = analyse(&req, &mut |_, _, _| true).unwrap();
+    let r = analyse(&req).unwrap();
     assert_eq!(r.names, ["E", "A", "alpha"]);
     for (got, want) in r.fit.params.iter().zip([1.2, 5.0, 0.3]) {
         assert!(rel(*got, want) < 1e-8, "{:?}", r.fit.params);
+    }
+}
+
+/// Runs `req` in slices of `steps` solver steps each (a deterministic stand-in for a worker's
+/// 20 ms slices) and returns the report, the number of slices and the starts streamed.
+fn sliced(
+    req: &FitRequest,
+    steps: usize,
+) -> (
+    scalelab_core::fit::analysis::FitReport,
+    usize,
+    Vec<scalelab_core::fit::multistart::StartOutcome>,
+) {
+    let mut analysis = Analysis::new(req.clone()).unwrap();
+    let (mut slices, mut starts) = (0, Vec::new());
+    loop {
+        slices += 1;
+        let mut left = steps;
+        let mut time_left = || {
+            left = left.saturating_sub(1);
+            left > 0
+        };
+        let mut budget = Budget::new(&mut time_left, None);
+        let out = analysis.advance(&mut budget).unwrap();
+        starts.extend(analysis.take_starts());
+        if let Some(report) = out {
+            return (report, slices, starts);
+        }
+    }
+}
+
+#[test]
+fn a_fit_advanced_in_slices_equals_the_fit_at_once() {
+    // Least squares from 12 random starts with a bootstrap and a backtest; and Hoffmann's method
+    // from random starts with a bootstrap (its report has no covariance, so the band comes from
+    // the bootstrap at the curve's own inputs).
+    let (mut ls, _) = preset_observations(Preset::Chinchilla);
+    ls.starts = Starts::Random {
+        samples: 12,
+        seed: 3,
+    };
+    ls.bootstrap = 25;
+    ls.holdout = 3;
+    let mut hoffmann = ls.clone();
+    hoffmann.method = Method::Hoffmann { delta: 1e-3 };
+    hoffmann.holdout = 0;
+    for req in [ls, hoffmann] {
+        let whole = analyse(&req).unwrap();
+        let (parts, slices, starts) = sliced(&req, 3);
+        // Debug prints every float's shortest round-trip form (and NaN equal to NaN).
+        assert_eq!(
+            format!("{parts:?}"),
+            format!("{whole:?}"),
+            "bit for bit ({:?})",
+            req.method
+        );
+        assert!(slices > 40, "the budget cut the work into {slices} slices");
+        assert_eq!(starts.len(), 12);
+        assert_eq!(
+            starts.iter().map(|s| s.index).collect::<Vec<_>>(),
+            (0..12).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            starts.last().unwrap().converged_so_far,
+            whole.starts_converged
+        );
+        // The best cost streamed never rises and ends at the reported cost.
+        let best: Vec<f64> = starts.iter().filter_map(|s| s.best_cost).collect();
+        assert!(best.windows(2).all(|w| w[1] <= w[0]), "{best:?}");
+        assert_eq!(*best.last().unwrap(), whole.fit.cost);
+        assert_eq!(
+            whole.curve.band,
+            if req.method == Method::LeastSquares {
+                BandKind::DeltaMethod
+            } else {
+                BandKind::Bootstrap
+            }
+        );
+        assert!(
+            whole.curve.lower.iter().all(|v| v.is_finite()),
+            "{:?}",
+            whole.curve.band
+        );
+    }
+}
+
+#[test]
+fn a_one_unit_budget_runs_exactly_one_start() {
+    let (mut req, _) = preset_observations(Preset::Chinchilla);
+    req.starts = Starts::Random {
+        samples: 5,
+        seed: 1,
+    };
+    let mut analysis = Analysis::new(req).unwrap();
+    for done in 1..5 {
+        let mut always = || true;
+        let mut budget = Budget::new(&mut always, Some(1));
+        assert!(analysis.advance(&mut budget).unwrap().is_none());
+        assert_eq!(budget.units_done(), 1);
+        assert_eq!(analysis.take_starts().len(), 1);
+        let p = analysis.progress();
+        assert_eq!((p.stage, p.done, p.total), (Stage::Fit, done, 5));
+    }
+    let mut always = || true;
+    let mut budget = Budget::new(&mut always, Some(1));
+    assert!(
+        analysis.advance(&mut budget).unwrap().is_some(),
+        "the last start ends the fit"
+    );
+}
+
+#[test]
+fn settings_out_of_range_are_errors_not_replaced() {
+    let (req, _) = preset_observations(Preset::Chinchilla);
+    let cases = [
+        (
+            FitRequest {
+                extrapolate: 0.5,
+                ..req.clone()
+            },
+            "extrapolation factor",
+        ),
+        (
+            FitRequest {
+                extrapolate: f64::NAN,
+                ..req.clone()
+            },
+            "extrapolation factor",
+        ),
+        (
+            FitRequest {
+                starts: Starts::Random {
+                    samples: 100_001,
+                    seed: 0,
+                },
+                ..req.clone()
+            },
+            "random starts",
+        ),
+        (
+            FitRequest {
+                starts: Starts::Random {
+                    samples: 0,
+                    seed: 0,
+                },
+                ..req.clone()
+            },
+            "random starts",
+        ),
+    ];
+    for (bad, what) in cases {
+        match Analysis::new(bad) {
+            Err(CoreError::OutOfRange { what: w, .. }) => assert_eq!(w, what),
+            other => panic!("{what}: {:?}", other.map(|_| ())),
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! NIST StRD nonlinear-regression conformance of `fit::solvers::fit` (Levenberg–Marquardt).
+//! NIST StRD nonlinear-regression conformance of `fit::least_squares::fit` (Levenberg–Marquardt).
 //!
 //! Reference: the 27 NIST/ITL Statistical Reference Datasets (certified parameters, standard
 //! deviations and residual sums of squares, computed by NIST in 128-bit precision), read at test time
@@ -15,7 +15,7 @@
 //! from forward-mode dual numbers ([`D`]). Nelson's model is stated for `log y`, so it is fitted as
 //! `f = exp(b1 − b2 x1 exp(−b3 x2))` in log residual space (`r = ln y − ln f`, exactly NIST's residual).
 
-use scalelab_core::fit::solvers::fit;
+use scalelab_core::fit::least_squares::fit;
 use scalelab_core::fit::{Data, FitOptions, Model, ResidualSpace};
 use std::ops::{Add, Div, Mul, Neg, Sub};
 use std::path::PathBuf;

@@ -2,16 +2,18 @@
 //! worker) with its time, GFLOP/s and error against the f64 oracle; GFLOP/s against size; a check
 //! of every kernel; and a simulated device loss to see the CPU fallback.
 
-use crate::labs::field::{parse_whole, Field};
-use crate::labs::stablemax::fmt;
-use crate::plot::{Chart, ChartSpec, ScaleKind, Series, SeriesKind, PALETTE};
-use crate::url_state::UrlState;
-use crate::worker::client::ComputeWorker;
-use crate::worker::protocol::{
-    FromWorker, Job, JobOutput, KernelBackend, KernelCheckRow, KernelJob, KernelRun, KernelRuns,
-};
 use leptos::prelude::*;
 use scalelab_gpu::workload::{KernelOp, VERIFY_SIZES};
+
+use crate::format::{fmt, millis, significant};
+use crate::job::use_job;
+use crate::plot::{Chart, ChartSpec, ScaleKind, Series, SeriesKind, PALETTE};
+use crate::url_state::UrlState;
+use crate::widgets::field::{parse_whole, Field};
+use crate::widgets::job_status::JobStatus;
+use crate::worker::jobs::kernels::{
+    KernelBackend, KernelCheckRow, KernelJob, KernelRun, LoseGpuDevice, VerifyKernels,
+};
 
 const DEFAULT_N: &str = "256";
 const DEFAULT_REPEATS: &str = "10";
@@ -28,22 +30,6 @@ fn backend_key(b: KernelBackend) -> &'static str {
         KernelBackend::Gpu => "gpu",
         KernelBackend::Cpu => "cpu",
     }
-}
-
-fn millis(seconds: f64) -> String {
-    format!("{:.3}", seconds * 1e3)
-}
-
-#[derive(Clone, PartialEq)]
-enum Task {
-    Idle,
-    Running {
-        what: &'static str,
-        done: u32,
-        total: u32,
-    },
-    Cancelled,
-    Failed(String),
 }
 
 /// The Kernels lab page.
@@ -76,150 +62,91 @@ pub fn KernelsLab() -> impl IntoView {
     let op_error = Signal::derive(move || op_parsed.get().err());
     let inputs_ok = Signal::derive(move || n_parsed.get().is_ok() && repeats_parsed.get().is_ok());
 
-    let task = RwSignal::new(Task::Idle);
-    let single = RwSignal::new(None::<(KernelOp, KernelRuns)>);
-    let sweep = RwSignal::new(None::<(KernelOp, KernelRuns)>);
-    let checks = RwSignal::new(None::<(String, Vec<KernelCheckRow>)>);
-    let notice = RwSignal::new(None::<String>);
+    let single = use_job::<KernelJob>();
+    let sweep = use_job::<KernelJob>();
+    let checks = use_job::<VerifyKernels>();
+    let lose = use_job::<LoseGpuDevice>();
     let retry_gpu = RwSignal::new(false);
-    let loss_note = RwSignal::new(None::<String>);
-    let job = StoredValue::new(None::<u64>);
-    let worker = use_context::<StoredValue<Option<ComputeWorker>, LocalStorage>>();
-
-    // Starts `job` (cancelling the one in flight) and hands its output to `done`.
-    let start = move |what: &'static str, request: Job, done: Box<dyn Fn(JobOutput)>| {
-        let Some(worker) = worker.and_then(|w| w.get_value()) else {
-            task.set(Task::Failed(
-                "The compute worker could not be started in this browser.".into(),
-            ));
-            return;
-        };
-        if let Some(old) = job.get_value() {
-            worker.cancel(old);
-        }
-        task.set(Task::Running {
-            what,
-            done: 0,
-            total: 1,
-        });
-        let id = worker.start(request, move |msg| {
-            let mine = |id: u64| job.get_value() == Some(id);
-            match msg {
-                FromWorker::Progress {
-                    id, done, total, ..
-                } if mine(id) => task.set(Task::Running { what, done, total }),
-                FromWorker::Done { id, output } if mine(id) => {
-                    task.set(Task::Idle);
-                    done(output);
-                }
-                FromWorker::Cancelled { id } if mine(id) => task.set(Task::Cancelled),
-                FromWorker::Failed { id, message, .. } if mine(id) => {
-                    task.set(Task::Failed(message))
-                }
-                _ => {}
-            }
-        });
-        job.set_value(Some(id));
-    };
     let take_retry = move || {
         let r = retry_gpu.get_untracked();
         retry_gpu.set(false);
         r
     };
-    let kernel_job = move |sizes: Vec<usize>| -> Option<Job> {
+    let kernel_job = move |sizes: Vec<usize>| -> Option<KernelJob> {
         let (Ok(_), Ok(repeats)) = (n_parsed.get_untracked(), repeats_parsed.get_untracked())
         else {
             return None;
         };
-        Some(Job::Kernel(KernelJob {
-            op: op.get_untracked().key().to_owned(),
+        Some(KernelJob {
+            op: op.get_untracked(),
             sizes,
             backends: vec![KernelBackend::Gpu, KernelBackend::Cpu],
             repeats,
             retry_gpu: take_retry(),
-        }))
+        })
     };
     let run_single = move || {
-        let Ok(n) = n_parsed.get_untracked() else {
-            return;
-        };
-        let which = op.get_untracked();
-        if let Some(request) = kernel_job(vec![n]) {
-            start(
-                "run",
-                request,
-                Box::new(move |out| {
-                    if let JobOutput::Kernel(runs) = out {
-                        notice.set(runs.notice.clone());
-                        single.set(Some((which, runs)));
-                    }
-                }),
-            );
+        if let Some(job) = n_parsed
+            .get_untracked()
+            .ok()
+            .and_then(|n| kernel_job(vec![n]))
+        {
+            single.run(job);
         }
     };
     let run_sweep = move || {
-        let Ok(n) = n_parsed.get_untracked() else {
-            return;
-        };
-        let which = op.get_untracked();
-        if let Some(request) = kernel_job(KernelJob::sweep_sizes(n)) {
-            start(
-                "sweep",
-                request,
-                Box::new(move |out| {
-                    if let JobOutput::Kernel(runs) = out {
-                        notice.set(runs.notice.clone());
-                        sweep.set(Some((which, runs)));
-                    }
-                }),
-            );
+        if let Some(job) = n_parsed
+            .get_untracked()
+            .ok()
+            .and_then(|n| kernel_job(KernelJob::sweep_sizes(n)))
+        {
+            sweep.run(job);
         }
     };
     let run_checks = move || {
-        start(
-            "check",
-            Job::VerifyKernels {
-                retry_gpu: take_retry(),
-            },
-            Box::new(move |out| {
-                if let JobOutput::KernelChecks { adapter, checks: c } = out {
-                    checks.set(Some((adapter, c)));
-                }
-            }),
-        );
-    };
-    let lose_device = move || {
-        start(
-            "device loss",
-            Job::LoseGpuDevice,
-            Box::new(move |out| {
-                if let JobOutput::GpuDeviceLost { had_device } = out {
-                    loss_note.set(Some(if had_device {
-                        "The worker's GPU device was destroyed. The next GPU run falls back to the CPU."
-                            .into()
-                    } else {
-                        "The worker had no GPU device open yet; run a kernel first.".into()
-                    }));
-                }
-            }),
-        );
+        checks.run(VerifyKernels {
+            retry_gpu: take_retry(),
+        })
     };
     let use_gpu_again = move || {
         retry_gpu.set(true);
-        notice.set(None);
-        loss_note.set(None);
+        lose.reset();
         run_single();
     };
-    let cancel = move |_| {
-        if let (Some(w), Some(id)) = (worker.and_then(|w| w.get_value()), job.get_value()) {
-            w.cancel(id);
-        }
-    };
-    let busy = Signal::derive(move || matches!(task.get(), Task::Running { .. }));
+    let busy = Signal::derive(move || {
+        single.state().with(|s| s.is_running())
+            || sweep.state().with(|s| s.is_running())
+            || checks.state().with(|s| s.is_running())
+            || lose.state().with(|s| s.is_running())
+    });
+    let notice = Signal::derive(move || {
+        single
+            .output()
+            .with(|o| o.as_ref().and_then(|r| r.notice.clone()))
+            .or_else(|| {
+                sweep
+                    .output()
+                    .with(|o| o.as_ref().and_then(|r| r.notice.clone()))
+            })
+    });
+    let loss_note = Signal::derive(move || {
+        lose.output().with(|o| {
+            o.as_ref().map(|l| {
+                if l.had_device {
+                    "The worker's GPU device was destroyed. The next GPU run falls back to the CPU."
+                } else {
+                    "The worker had no GPU device open yet; run a kernel first."
+                }
+            })
+        })
+    });
 
     let chart = Signal::derive(move || {
-        let Some((which, runs)) = sweep.get() else {
-            return ChartSpec::empty("GFLOP/s against size (run a sweep)");
+        let Some(runs) = sweep.output().get() else {
+            return ChartSpec::pending(
+                "GFLOP/s against size",
+                "Press “Sweep sizes up to n” to time the kernel at every power of two up to n and draw GFLOP/s against size.",
+            );
         };
         let series = [KernelBackend::Gpu, KernelBackend::Cpu]
             .into_iter()
@@ -237,17 +164,12 @@ pub fn KernelsLab() -> impl IntoView {
                 })
             })
             .collect();
-        ChartSpec {
-            title: format!("{} — nominal GFLOP/s against size n", which.label()),
-            x_label: "n".into(),
-            y_label: "GFLOP/s".into(),
-            x_scale: ScaleKind::Log,
-            y_scale: ScaleKind::Log,
-            x_range: None,
-            y_range: None,
-            categories: Vec::new(),
+        ChartSpec::new(
+            format!("{} — nominal GFLOP/s against size n", runs.op.label()),
+            ("n", ScaleKind::Log),
+            ("GFLOP/s", ScaleKind::Log),
             series,
-        }
+        )
     });
 
     let runs_table = move |id: &'static str, runs: Vec<KernelRun>| {
@@ -281,7 +203,7 @@ pub fn KernelsLab() -> impl IntoView {
                             <td class="num" data-col="ms" data-precise=r.precise.to_string()>
                                 {if r.precise { "" } else { "≈ " }}{millis(r.seconds)}</td>
                             <td class="num" data-col="e2e-ms">{millis(r.end_to_end_seconds)}</td>
-                            <td class="num" data-col="gflops">{format!("{:.3}", r.gflops)}</td>
+                            <td class="num" data-col="gflops">{significant(r.gflops, 3)}</td>
                             <td class="num" data-col="abs">{fmt(r.max_abs_err)}</td>
                             <td class="num" data-col="rel">{fmt(r.max_rel_err)}</td>
                             <td class="num" data-col="ratio">{format!("{:.3}", r.worst_ratio)}</td>
@@ -332,22 +254,8 @@ pub fn KernelsLab() -> impl IntoView {
                     disabled=move || !inputs_ok.get() || busy.get()>"Sweep sizes up to n"</button>
                 <button type="button" id="kernel-verify" on:click=move |_| run_checks()
                     disabled=move || busy.get()>"Check every kernel"</button>
-                <button type="button" id="kernel-cancel" on:click=cancel
-                    disabled=move || !busy.get()>"Cancel"</button>
             </div>
-            <div id="kernel-status" aria-live="polite" data-state=move || match task.get() {
-                Task::Idle => "idle", Task::Running { .. } => "running", Task::Cancelled => "cancelled", Task::Failed(_) => "failed",
-            }>
-                {move || match task.get() {
-                    Task::Idle => view! { <span>"Ready."</span> }.into_any(),
-                    Task::Running { what, done, total } => view! {
-                        <progress max=total value=done></progress>
-                        <span>{format!(" {what}: {done} of {total}")}</span>
-                    }.into_any(),
-                    Task::Cancelled => view! { <span>"Cancelled."</span> }.into_any(),
-                    Task::Failed(m) => view! { <span class="field-error" role="alert">{m}</span> }.into_any(),
-                }}
-            </div>
+            <JobStatus job=single id="kernel" what="Run" />
             {move || notice.get().map(|m| view! {
                 <div class="notice" id="kernel-notice" role="status">
                     <p>{m}</p>
@@ -356,7 +264,7 @@ pub fn KernelsLab() -> impl IntoView {
             })}
         </section>
 
-        {move || single.get().map(|(which, runs)| {
+        {move || single.output().get().map(|runs| {
             let speedup = {
                 let t = |b| runs.runs.iter().find(|r| r.backend == b).map(|r| r.seconds);
                 match (t(KernelBackend::Gpu), t(KernelBackend::Cpu)) {
@@ -367,7 +275,7 @@ pub fn KernelsLab() -> impl IntoView {
             let adapter = runs.adapter.clone().unwrap_or_else(|| "no GPU".into());
             view! {
                 <section class="panel" aria-labelledby="kernel-result-heading">
-                    <h2 id="kernel-result-heading">{format!("{} at n = {}", which.label(), runs.runs.first().map_or(0, |r| r.size))}</h2>
+                    <h2 id="kernel-result-heading">{format!("{} at n = {}", runs.op.label(), runs.runs.first().map_or(0, |r| r.size))}</h2>
                     <p id="kernel-adapter">{format!("Adapter: {adapter}. {speedup}")}</p>
                     {runs_table("kernel-results", runs.runs)}
                 </section>
@@ -376,8 +284,9 @@ pub fn KernelsLab() -> impl IntoView {
 
         <section class="panel" aria-labelledby="kernel-sweep-heading">
             <h2 id="kernel-sweep-heading">"GFLOP/s against size"</h2>
+            <JobStatus job=sweep id="kernels-sweep" what="Sweep" />
             <Chart spec=chart id="kernel-chart" />
-            {move || sweep.get().map(|(_, runs)| runs_table("kernel-sweep-table", runs.runs))}
+            {move || sweep.output().get().map(|runs| runs_table("kernel-sweep-table", runs.runs))}
         </section>
 
         <section class="panel" aria-labelledby="kernel-check-heading">
@@ -388,7 +297,9 @@ pub fn KernelsLab() -> impl IntoView {
                 KernelOp::ALL.len(),
                 VERIFY_SIZES.map(|s| s.to_string()).join(", ")
             )}</p>
-            {move || checks.get().map(|(adapter, rows)| {
+            <JobStatus job=checks id="kernels-check" what="Check" />
+            {move || checks.output().get().map(|out| {
+                let (adapter, rows) = (out.adapter, out.checks);
                 let passed = rows.iter().filter(|r| r.passed).count();
                 let total = rows.len();
                 view! {
@@ -403,17 +314,17 @@ pub fn KernelsLab() -> impl IntoView {
                         </tr></thead>
                         <tbody>
                             {KernelOp::ALL.into_iter().map(|k| {
-                                let cells: Vec<KernelCheckRow> = rows.iter().filter(|r| r.op == k.key()).cloned().collect();
+                                let cells: Vec<KernelCheckRow> = rows.iter().filter(|r| r.op == k).cloned().collect();
                                 view! {
                                     <tr data-op=k.key()>
                                         <th scope="row">{k.label()}</th>
                                         {cells.into_iter().map(|c| {
                                             let text = match (&c.error, c.worst_ratio) {
-                                                (Some(e), _) => e.split(':').next().unwrap_or("error").to_string(),
+                                                (Some(e), _) => e.code.as_str().to_string(),
                                                 (None, Some(r)) => format!("{r:.2}"),
                                                 _ => "—".into(),
                                             };
-                                            let title = c.error.clone().unwrap_or_else(|| format!(
+                                            let title = c.error.as_ref().map(|e| e.message.clone()).unwrap_or_else(|| format!(
                                                 "max |error| {} ; error / tolerance {}",
                                                 c.max_abs_err.map(fmt).unwrap_or_default(),
                                                 c.worst_ratio.map(|r| format!("{r:.3}")).unwrap_or_default()));
@@ -438,7 +349,7 @@ pub fn KernelsLab() -> impl IntoView {
             <p>"A GPU can be lost at any time (a driver reset, a long time in a background tab). Destroy the worker's \
                 device to see what happens: the next GPU run is answered by the CPU, with a notice, and the same \
                 numbers within the f32 tolerance."</p>
-            <button type="button" id="kernel-lose-device" on:click=move |_| lose_device() disabled=move || busy.get()>
+            <button type="button" id="kernel-lose-device" on:click=move |_| lose.run(LoseGpuDevice) disabled=move || busy.get()>
                 "Simulate GPU device loss"</button>
             <p id="kernel-loss-note" role="status">{move || loss_note.get().unwrap_or_default()}</p>
         </section>

@@ -299,7 +299,17 @@ pub fn Chart(
         export_error.set(result.err().map(|e| format!("Export failed: {e:?}")));
     };
 
+    let pending = Memo::new(move |_| spec.with(ChartSpec::is_pending));
+    let placeholder = move || {
+        view! {
+            <figure class="chart chart-pending" data-chart=id data-pending="true">
+                <p class="chart-title-text">{move || spec.with(|s| s.title.clone())}</p>
+                <p class="chart-placeholder">{move || spec.with(|s| s.placeholder.clone())}</p>
+            </figure>
+        }
+    };
     view! {
+        <Show when=move || !pending.get() fallback=placeholder>
         <figure class="chart" data-chart=id>
             <svg
                 node_ref=svg_ref
@@ -391,5 +401,6 @@ pub fn Chart(
             </output>
             {move || export_error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
         </figure>
+        </Show>
     }
 }

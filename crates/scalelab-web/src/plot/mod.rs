@@ -102,13 +102,38 @@ pub struct ChartSpec {
     pub categories: Vec<String>,
     /// The series, drawn in order.
     pub series: Vec<Series>,
+    /// What to do to get data, shown instead of an empty frame while `series` is empty.
+    pub placeholder: String,
 }
 
 impl ChartSpec {
-    /// A chart with a title and no data yet.
-    pub fn empty(title: &str) -> ChartSpec {
+    /// A chart of `series` with labelled axes (no fixed ranges, no categories).
+    pub fn new(
+        title: impl Into<String>,
+        (x_label, x_scale): (&str, ScaleKind),
+        (y_label, y_scale): (&str, ScaleKind),
+        series: Vec<Series>,
+    ) -> ChartSpec {
+        ChartSpec {
+            title: title.into(),
+            x_label: x_label.to_string(),
+            y_label: y_label.to_string(),
+            x_scale,
+            y_scale,
+            x_range: None,
+            y_range: None,
+            categories: Vec::new(),
+            series,
+            placeholder: String::new(),
+        }
+    }
+
+    /// A chart with a title and no data yet: it shows `placeholder` (what to run to draw it)
+    /// instead of axes.
+    pub fn pending(title: &str, placeholder: &str) -> ChartSpec {
         ChartSpec {
             title: title.to_string(),
+            placeholder: placeholder.to_string(),
             x_label: String::new(),
             y_label: String::new(),
             x_scale: ScaleKind::Linear,
@@ -118,6 +143,11 @@ impl ChartSpec {
             categories: Vec::new(),
             series: Vec::new(),
         }
+    }
+
+    /// `true` while there is nothing to draw.
+    pub fn is_pending(&self) -> bool {
+        self.series.is_empty()
     }
 }
 

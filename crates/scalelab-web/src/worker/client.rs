@@ -1,34 +1,73 @@
-//! The page side of the compute worker: spawns it from Trunk's loader shim, queues messages until the
-//! worker says `Ready`, and routes replies to the callback of the job they belong to.
+//! The page side of the compute worker: starts it when a lab first needs it (from Trunk's loader
+//! shim), queues messages until it says `Ready`, and routes replies to the job they belong to,
+//! converted to the job's own output and partial types ([`JobSpec`]).
 //!
-//! Cancelling a job that yields (see [`Job::yields`]) sends `Cancel`; cancelling one that runs to the
-//! end in one go terminates the worker, reports `Cancelled`, fails any other job in flight, and
-//! starts a fresh worker.
+//! A worker that crashes (an uncaught error in it) fails the jobs it was running with
+//! [`WorkerError::WorkerCrashed`] and is replaced at once, so the next job works.
+//!
+//! Messages to the worker are posted one per task of the page's event loop (a zero-delay timeout),
+//! so that encoding several jobs that each carry megabytes of pasted text never adds up to one long
+//! task.
 
-use super::protocol::{FromWorker, Job, ToWorker};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
+
+use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
+use super::protocol::{
+    Control, DeviceStatus, FromWorker, JobFailure, JobSpec, Progress, ToWorker, WorkerError,
+};
+
 /// File name Trunk's `data-loader-shim` gives the worker binary's loader.
 const LOADER: &str = "worker_loader.js";
 
-type Callback = Box<dyn FnMut(FromWorker)>;
-
-struct Running {
-    callback: Callback,
-    yields: bool,
+/// What a job's callback hears, in the job's own types.
+pub enum JobEvent<J: JobSpec> {
+    /// The job went on.
+    Progress {
+        /// Where it is.
+        progress: Progress,
+        /// Partial results finished since the last event.
+        partials: Vec<J::Partial>,
+        /// Whether it is paused.
+        paused: bool,
+    },
+    /// The job finished.
+    Done {
+        /// Its result.
+        output: J::Output,
+        /// Milliseconds of work in the worker.
+        millis: f64,
+    },
+    /// The job was cancelled.
+    Cancelled,
+    /// The job failed.
+    Failed(JobFailure),
 }
+
+/// A job's id on this page.
+pub type JobId = u64;
+
+/// The internal callback: `false` once the job has ended (or its reply was of the wrong kind).
+type Callback = Box<dyn FnMut(FromWorker) -> bool>;
 
 struct Inner {
     worker: RefCell<Option<Worker>>,
     ready: Cell<bool>,
+    /// Messages waiting for the worker's `Ready`.
     queued: RefCell<Vec<ToWorker>>,
-    jobs: RefCell<HashMap<u64, Running>>,
-    next_id: Cell<u64>,
+    /// Messages waiting for their own task (see the module docs).
+    outbox: RefCell<std::collections::VecDeque<ToWorker>>,
+    /// Whether a task to post the outbox's next message is scheduled.
+    flushing: Cell<bool>,
+    jobs: RefCell<HashMap<JobId, Callback>>,
+    next_id: Cell<JobId>,
+    generation: RwSignal<u32>,
+    device: RwSignal<DeviceStatus>,
 }
 
 /// A handle to the dedicated compute worker (cheap to clone; main thread only).
@@ -37,21 +76,23 @@ pub struct ComputeWorker {
     inner: Rc<Inner>,
 }
 
-fn loader_url() -> Result<String, String> {
+fn loader_url() -> Result<String, WorkerError> {
+    let unavailable = |reason: String| WorkerError::Unavailable { reason };
     let base = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.base_uri().ok().flatten())
-        .ok_or("the page has no base URL")?;
-    let url =
-        web_sys::Url::new_with_base(LOADER, &base).map_err(|e| format!("bad worker URL: {e:?}"))?;
-    Ok(url.href())
+        .ok_or_else(|| unavailable("the page has no base URL".into()))?;
+    web_sys::Url::new_with_base(LOADER, &base)
+        .map(|u| u.href())
+        .map_err(|e| unavailable(format!("bad worker URL: {e:?}")))
 }
 
-/// Starts a worker whose messages go to `inner` (resolved against `document.baseURI`, so the site
-/// works from any sub-path).
-fn attach(weak: Weak<Inner>) -> Result<Worker, String> {
-    let worker = Worker::new(&loader_url()?)
-        .map_err(|e| format!("the browser refused to start the worker: {e:?}"))?;
+/// Starts a worker whose messages go to `inner` (its URL resolved against `document.baseURI`, so
+/// the site works from any sub-path).
+fn attach(weak: Weak<Inner>) -> Result<Worker, WorkerError> {
+    let worker = Worker::new(&loader_url()?).map_err(|e| WorkerError::Unavailable {
+        reason: format!("{e:?}"),
+    })?;
     let w = weak.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         let Some(inner) = w.upgrade() else { return };
@@ -62,6 +103,10 @@ fn attach(weak: Weak<Inner>) -> Result<Worker, String> {
                     inner.post(&msg);
                 }
             }
+            Ok(FromWorker::Device(status)) => inner.device.set(status),
+            Ok(FromWorker::Unreadable { failure }) => web_sys::console::error_1(
+                &format!("scalelab: the worker could not read a message: {failure}").into(),
+            ),
             Ok(msg) => dispatch(&inner, msg),
             Err(e) => web_sys::console::error_1(
                 &format!("scalelab: unreadable worker message: {e}").into(),
@@ -71,12 +116,41 @@ fn attach(weak: Weak<Inner>) -> Result<Worker, String> {
     worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
     let onerror = Closure::<dyn FnMut(ErrorEvent)>::new(move |ev: ErrorEvent| {
+        ev.prevent_default();
         let Some(inner) = weak.upgrade() else { return };
-        inner.fail_all(&format!("the compute worker stopped: {}", ev.message()));
+        replace(&inner, &ev.message());
     });
     worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
     onerror.forget();
     Ok(worker)
+}
+
+/// After a crash: fails the running jobs once each, and starts a new worker.
+fn replace(inner: &Rc<Inner>, reason: &str) {
+    if let Some(old) = inner.worker.borrow_mut().take() {
+        old.terminate();
+    }
+    inner.ready.set(false);
+    inner.queued.borrow_mut().clear();
+    inner.outbox.borrow_mut().clear();
+    let ids: Vec<JobId> = inner.jobs.borrow().keys().copied().collect();
+    for id in ids {
+        dispatch(
+            inner,
+            FromWorker::Failed {
+                id,
+                failure: WorkerError::WorkerCrashed {
+                    reason: reason.to_string(),
+                }
+                .into(),
+            },
+        );
+    }
+    if let Err(e) = inner.spawn() {
+        inner.device.set(DeviceStatus::Cpu {
+            reason: e.to_string(),
+        });
+    }
 }
 
 impl Inner {
@@ -99,101 +173,197 @@ impl Inner {
         }
     }
 
-    fn fail_all(&self, message: &str) {
-        let ids: Vec<u64> = self.jobs.borrow().keys().copied().collect();
-        for id in ids {
-            dispatch(
-                self,
-                FromWorker::Failed {
-                    id,
-                    code: "WorkerCrashed".into(),
-                    message: message.to_string(),
-                },
-            );
+    /// Starts a worker if none runs; `Err` when the browser refuses.
+    fn spawn(self: &Rc<Inner>) -> Result<(), WorkerError> {
+        if self.worker.borrow().is_some() {
+            return Ok(());
         }
+        self.device.set(DeviceStatus::Probing);
+        let worker = attach(Rc::downgrade(self))?;
+        *self.worker.borrow_mut() = Some(worker);
+        self.generation.update(|g| *g += 1);
+        Ok(())
     }
 }
 
 impl ComputeWorker {
-    /// Starts the worker.
-    pub fn spawn() -> Result<ComputeWorker, String> {
-        let inner = Rc::new(Inner {
-            worker: RefCell::new(None),
-            ready: Cell::new(false),
-            queued: RefCell::default(),
-            jobs: RefCell::default(),
-            next_id: Cell::new(1),
-        });
-        let worker = attach(Rc::downgrade(&inner))?;
-        *inner.worker.borrow_mut() = Some(worker);
-        Ok(ComputeWorker { inner })
+    /// A handle whose worker starts on first use; device status messages go to `device`.
+    pub fn new(device: RwSignal<DeviceStatus>) -> ComputeWorker {
+        ComputeWorker {
+            inner: Rc::new(Inner {
+                worker: RefCell::new(None),
+                ready: Cell::new(false),
+                queued: RefCell::default(),
+                outbox: RefCell::default(),
+                flushing: Cell::new(false),
+                jobs: RefCell::default(),
+                next_id: Cell::new(1),
+                generation: RwSignal::new(0),
+                device,
+            }),
+        }
     }
 
-    /// Starts `job`; `on_event` receives its progress and, last, one of `Done`/`Cancelled`/`Failed`.
-    pub fn start(&self, job: Job, on_event: impl FnMut(FromWorker) + 'static) -> u64 {
+    /// Starts the worker now (a lab that will need it, so its device check runs early).
+    pub fn ensure_started(&self) {
+        if let Err(e) = self.inner.spawn() {
+            self.inner.device.set(DeviceStatus::Cpu {
+                reason: e.to_string(),
+            });
+        }
+    }
+
+    /// How many workers this page has started (a crash starts a new one; a cancel does not).
+    pub fn generation(&self) -> Signal<u32> {
+        self.inner.generation.into()
+    }
+
+    /// Starts `job`; `on_event` receives its progress and, last, one of `Done` / `Cancelled` /
+    /// `Failed`.
+    pub fn start<J: JobSpec>(
+        &self,
+        job: J,
+        mut on_event: impl FnMut(JobEvent<J>) + 'static,
+    ) -> JobId {
         let id = self.inner.next_id.get();
         self.inner.next_id.set(id + 1);
-        let yields = job.yields();
-        self.inner.jobs.borrow_mut().insert(
+        if let Err(e) = self.inner.spawn() {
+            on_event(JobEvent::Failed(e.into()));
+            return id;
+        }
+        let wrong = |got: &'static str| -> JobFailure {
+            WorkerError::WrongOutput {
+                expected: J::NAME,
+                got,
+            }
+            .into()
+        };
+        let callback = move |msg: FromWorker| -> bool {
+            match msg {
+                FromWorker::Progress {
+                    progress,
+                    partials,
+                    paused,
+                    ..
+                } => {
+                    let mut typed = Vec::with_capacity(partials.len());
+                    for p in partials {
+                        match J::partial(p) {
+                            Ok(p) => typed.push(p),
+                            Err(other) => {
+                                on_event(JobEvent::Failed(wrong(other)));
+                                return false;
+                            }
+                        }
+                    }
+                    on_event(JobEvent::Progress {
+                        progress,
+                        partials: typed,
+                        paused,
+                    });
+                    true
+                }
+                FromWorker::Done { output, millis, .. } => {
+                    match J::output(output) {
+                        Ok(output) => on_event(JobEvent::Done { output, millis }),
+                        Err(other) => on_event(JobEvent::Failed(wrong(other))),
+                    }
+                    false
+                }
+                FromWorker::Cancelled { .. } => {
+                    on_event(JobEvent::Cancelled);
+                    false
+                }
+                FromWorker::Failed { failure, .. } => {
+                    on_event(JobEvent::Failed(failure));
+                    false
+                }
+                FromWorker::Ready | FromWorker::Device(_) | FromWorker::Unreadable { .. } => true,
+            }
+        };
+        self.inner.jobs.borrow_mut().insert(id, Box::new(callback));
+        self.send(ToWorker::Start {
             id,
-            Running {
-                callback: Box::new(on_event),
-                yields,
-            },
-        );
-        self.send(ToWorker::Start { id, job });
+            job: job.into_job(),
+        });
         id
     }
 
-    /// Stops job `id`: at its next slice boundary if it yields, else at once by restarting the worker.
-    pub fn cancel(&self, id: u64) {
-        let yields = match self.inner.jobs.borrow().get(&id) {
-            Some(r) => r.yields,
-            None => return,
-        };
-        if yields {
-            self.send(ToWorker::Cancel { id });
-            return;
+    /// Pauses, resumes, steps or cancels job `id`.
+    pub fn control(&self, id: JobId, control: Control) {
+        if self.inner.jobs.borrow().contains_key(&id) {
+            self.send(ToWorker::Control { id, control });
         }
-        if let Some(old) = self.inner.worker.borrow_mut().take() {
-            old.terminate();
+    }
+
+    /// Cancels job `id` and drops its callback: nothing more is heard of it (its page is gone, or
+    /// a newer job replaces it).
+    pub fn forget(&self, id: JobId) {
+        if self.inner.jobs.borrow_mut().remove(&id).is_some() {
+            self.send(ToWorker::Control {
+                id,
+                control: Control::Cancel,
+            });
         }
-        self.inner.ready.set(false);
-        self.inner.queued.borrow_mut().clear();
-        dispatch(&self.inner, FromWorker::Cancelled { id });
-        self.inner
-            .fail_all("the worker was restarted to cancel another job");
-        match attach(Rc::downgrade(&self.inner)) {
-            Ok(w) => *self.inner.worker.borrow_mut() = Some(w),
-            Err(e) => web_sys::console::error_1(
-                &format!("scalelab: could not restart the worker: {e}").into(),
-            ),
-        }
+    }
+
+    /// Test hook: makes the worker throw from its message handler, as a crash would.
+    pub fn crash(&self) {
+        self.send(ToWorker::Crash);
     }
 
     fn send(&self, msg: ToWorker) {
-        if self.inner.ready.get() {
-            self.inner.post(&msg);
-        } else {
-            self.inner.queued.borrow_mut().push(msg);
-        }
+        self.inner.outbox.borrow_mut().push_back(msg);
+        flush_later(&self.inner);
     }
 }
 
+/// Posts the outbox's next message in a task of its own, and schedules the next.
+fn flush_later(inner: &Rc<Inner>) {
+    if inner.flushing.replace(true) {
+        return;
+    }
+    let weak = Rc::downgrade(inner);
+    set_timeout(
+        move || {
+            let Some(inner) = weak.upgrade() else { return };
+            inner.flushing.set(false);
+            let next = inner.outbox.borrow_mut().pop_front();
+            if let Some(msg) = next {
+                if inner.ready.get() {
+                    inner.post(&msg);
+                } else {
+                    inner.queued.borrow_mut().push(msg);
+                }
+            }
+            if !inner.outbox.borrow().is_empty() {
+                flush_later(&inner);
+            }
+        },
+        std::time::Duration::ZERO,
+    );
+}
+
 fn dispatch(inner: &Inner, msg: FromWorker) {
-    let (id, last) = match &msg {
-        FromWorker::Ready => return,
-        FromWorker::Progress { id, .. } => (*id, false),
-        FromWorker::Done { id, .. }
+    let id = match &msg {
+        FromWorker::Progress { id, .. }
+        | FromWorker::Done { id, .. }
         | FromWorker::Cancelled { id }
-        | FromWorker::Failed { id, .. } => (*id, true),
+        | FromWorker::Failed { id, .. } => *id,
+        FromWorker::Ready | FromWorker::Device(_) | FromWorker::Unreadable { .. } => return,
     };
+    let terminal = !matches!(msg, FromWorker::Progress { .. });
     // Take the callback out while it runs, so it may start or cancel other jobs.
-    let Some(mut running) = inner.jobs.borrow_mut().remove(&id) else {
+    let Some(mut callback) = inner.jobs.borrow_mut().remove(&id) else {
         return;
     };
-    (running.callback)(msg);
-    if !last {
-        inner.jobs.borrow_mut().insert(id, running);
+    if callback(msg) {
+        inner.jobs.borrow_mut().insert(id, callback);
+    } else if !terminal {
+        // A reply of the wrong kind ended the job on the page; stop it in the worker too.
+        inner.post(&ToWorker::Control {
+            id,
+            control: Control::Cancel,
+        });
     }
 }

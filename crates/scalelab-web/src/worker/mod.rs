@@ -1,11 +1,12 @@
-//! The compute worker: its message protocol, the page-side client, the worker-side runtime and its
-//! GPU device for the kernel jobs.
+//! The compute worker: its message protocol, the job registry with each lab's jobs, the task
+//! abstraction the worker drives in slices, the page-side client and the worker-side runtime.
 
+pub mod jobs;
 pub mod protocol;
+pub mod task;
+pub mod thin;
 
 #[cfg(target_arch = "wasm32")]
 pub mod client;
-#[cfg(target_arch = "wasm32")]
-pub mod kernels;
 #[cfg(target_arch = "wasm32")]
 pub mod runtime;

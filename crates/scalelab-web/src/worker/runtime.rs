@@ -1,27 +1,33 @@
-//! The worker side: receives [`ToWorker`] messages, runs jobs in slices of about 20 ms so that a
-//! `Cancel` is seen between slices, and reports progress.
+//! The worker side: receives [`ToWorker`] messages, runs each job's [`Task`] in slices of about
+//! 20 ms, applies Pause / Resume / Step / Cancel between slices, and posts progress, partial results
+//! and the outcome. Between slices it yields to its event loop through a `MessageChannel` (unlike
+//! `setTimeout(0)`, not clamped to 4 ms), which is when control messages are read: a cancel or a
+//! pause takes effect within one slice, without restarting the worker.
 
-use super::kernels;
-use super::protocol::{
-    FromWorker, GradientSweep, GradientSweepResult, Job, JobOutput, PrecisionCurve, ToWorker,
-};
-use scalelab_core::fit::analysis::{analyse, FitRequest, Stage};
-use scalelab_core::stablemax::{collapse_onset_scale, correct_class_gradient};
-use scalelab_core::{CoreError, Precision};
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::rc::Rc;
+
+use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures_util::StreamExt;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent, MessagePort};
+
+use super::jobs::kernels;
+use super::protocol::{Control, FromWorker, Job, JobFailure, ToWorker, WorkerError};
+use super::task::{Slice, SliceBudget, Task};
 
 /// Time budget of one slice of work before the worker yields to its event loop.
 const SLICE_MS: f64 = 20.0;
 
-#[derive(Clone)]
+fn now() -> f64 {
+    scalelab_gpu::workload::now_ms()
+}
+
 struct Runtime {
     scope: DedicatedWorkerGlobalScope,
-    cancelled: Rc<RefCell<HashSet<u64>>>,
+    controls: RefCell<HashMap<u64, UnboundedSender<Control>>>,
 }
 
 impl Runtime {
@@ -37,176 +43,231 @@ impl Runtime {
             ),
         }
     }
+}
 
-    fn is_cancelled(&self, id: u64) -> bool {
-        self.cancelled.borrow().contains(&id)
-    }
+/// A job's steering state between slices.
+struct Steering {
+    paused: bool,
+    /// Units left of a step, when stepping.
+    step: Option<u64>,
+    cancelled: bool,
+}
 
-    async fn run(self, id: u64, job: Job) {
-        let outcome = match job {
-            Job::GradientSweep(req) => self
-                .gradient_sweep(id, &req)
-                .await
-                .map(|r| r.map(JobOutput::GradientSweep)),
-            Job::Fit(req) => self.fit(id, &req).map(Some),
-            Job::Kernel(req) => kernels::run_kernel_job(&req, |done, total| {
-                self.post(&FromWorker::Progress {
-                    id,
-                    stage: "kernel".into(),
-                    done,
-                    total,
-                })
-            })
-            .await
-            .map(Some),
-            Job::VerifyKernels { retry_gpu } => {
-                kernels::verify_kernels(retry_gpu, |done, total| {
-                    self.post(&FromWorker::Progress {
-                        id,
-                        stage: "verify".into(),
-                        done: done as u32,
-                        total: total as u32,
-                    })
-                })
-                .await
-                .map(Some)
+impl Steering {
+    fn apply(&mut self, c: Control) {
+        match c {
+            Control::Pause => {
+                self.paused = true;
+                self.step = None;
             }
-            Job::LoseGpuDevice => Ok(Some(kernels::lose_device())),
-        };
-        let reply = match outcome {
-            Ok(Some(output)) => FromWorker::Done { id, output },
-            Ok(None) => FromWorker::Cancelled { id },
-            Err(e) => FromWorker::Failed {
-                id,
-                code: e.code().to_string(),
-                message: e.to_string(),
-            },
-        };
-        self.cancelled.borrow_mut().remove(&id);
-        self.post(&reply);
-    }
-
-    /// `Ok(None)` when cancelled.
-    async fn gradient_sweep(
-        &self,
-        id: u64,
-        req: &GradientSweep,
-    ) -> Result<Option<GradientSweepResult>, CoreError> {
-        req.validate()?;
-        let scales = req.scales();
-        let mut curves: Vec<PrecisionCurve> = Precision::ALL
-            .iter()
-            .map(|&precision| {
-                Ok(PrecisionCurve {
-                    precision,
-                    gradient: Vec::with_capacity(scales.len()),
-                    first_zero: None,
-                    collapse_onset: collapse_onset_scale(
-                        &req.logits,
-                        precision,
-                        req.min_scale,
-                        req.max_scale,
-                    )?,
-                })
-            })
-            .collect::<Result<_, CoreError>>()?;
-        let total = scales.len() as u32;
-        let mut done = 0usize;
-        while done < scales.len() {
-            let start = js_sys::Date::now();
-            while done < scales.len() && js_sys::Date::now() - start < SLICE_MS {
-                for curve in curves.iter_mut() {
-                    let g = correct_class_gradient(
-                        &req.logits,
-                        req.target,
-                        scales[done],
-                        req.loss,
-                        curve.precision,
-                    )?;
-                    if g == 0.0 && curve.first_zero.is_none() {
-                        curve.first_zero = Some(scales[done]);
-                    }
-                    curve.gradient.push(g);
-                }
-                done += 1;
+            Control::Resume => {
+                self.paused = false;
+                self.step = None;
             }
-            self.post(&FromWorker::Progress {
-                id,
-                stage: String::new(),
-                done: done as u32,
-                total,
-            });
-            gloo_timers::future::TimeoutFuture::new(0).await;
-            if self.is_cancelled(id) {
-                return Ok(None);
+            Control::Step => {
+                self.paused = false;
+                self.step = Some(1);
             }
+            Control::Cancel => self.cancelled = true,
         }
-        let keep = GradientSweepResult::returned_indices(scales.len());
-        for curve in curves.iter_mut() {
-            curve.gradient = keep.iter().map(|&i| curve.gradient[i]).collect();
-        }
-        let scales = keep.iter().map(|&i| scales[i]).collect();
-        Ok(Some(GradientSweepResult { scales, curves }))
     }
 }
 
-impl Runtime {
-    /// Runs a fit to the end (it does not yield; the page cancels it by restarting the worker),
-    /// posting progress at most every 50 ms.
-    fn fit(&self, id: u64, req: &FitRequest) -> Result<JobOutput, CoreError> {
-        let started = js_sys::Date::now();
-        let mut last = 0.0;
-        let mut progress = |stage: Stage, done: usize, total: usize| {
-            let now = js_sys::Date::now();
-            if now - last >= 50.0 || done == total {
-                last = now;
-                let stage = match stage {
-                    Stage::Fit => "fit",
-                    Stage::Bootstrap => "bootstrap",
-                    Stage::Backtest => "backtest",
-                };
-                self.post(&FromWorker::Progress {
+/// Runs job `id` to its end, steered by `controls`.
+async fn drive(rt: Rc<Runtime>, id: u64, job: Job, mut controls: UnboundedReceiver<Control>) {
+    let mut task: Box<dyn Task> = match job.start() {
+        Ok(t) => t,
+        Err(failure) => {
+            rt.controls.borrow_mut().remove(&id);
+            rt.post(&FromWorker::Failed { id, failure });
+            return;
+        }
+    };
+    let mut s = Steering {
+        paused: false,
+        step: None,
+        cancelled: false,
+    };
+    let mut last = None;
+    // Whether the page last heard that the job is paused.
+    let mut told_paused = false;
+    let mut active_ms = 0.0;
+    let reply = loop {
+        // Controls that arrived during the last slice; then wait while paused (saying so first).
+        while let Ok(c) = controls.try_recv() {
+            s.apply(c);
+        }
+        if s.paused && !s.cancelled && !told_paused {
+            if let Some(progress) = last {
+                rt.post(&FromWorker::Progress {
                     id,
-                    stage: stage.into(),
-                    done: done as u32,
-                    total: total as u32,
+                    progress,
+                    partials: Vec::new(),
+                    paused: true,
                 });
             }
-            true
+        }
+        while s.paused && !s.cancelled {
+            match controls.next().await {
+                Some(c) => s.apply(c),
+                None => s.cancelled = true,
+            }
+        }
+        if s.cancelled {
+            break FromWorker::Cancelled { id };
+        }
+        let t0 = now();
+        let budget = SliceBudget {
+            now,
+            deadline_ms: t0 + SLICE_MS,
+            units: s.step,
         };
-        let report = analyse(req, &mut progress)?;
-        Ok(JobOutput::Fit {
-            report: Box::new(report),
-            millis: js_sys::Date::now() - started,
-        })
-    }
+        let slice = task.slice(budget).await;
+        active_ms += now() - t0;
+        match slice {
+            Err(failure) => break FromWorker::Failed { id, failure },
+            Ok(Slice::Done { partials, output }) => {
+                if !partials.is_empty() {
+                    if let Some(progress) = last {
+                        rt.post(&FromWorker::Progress {
+                            id,
+                            progress,
+                            partials,
+                            paused: false,
+                        });
+                    }
+                }
+                break FromWorker::Done {
+                    id,
+                    output,
+                    millis: active_ms,
+                };
+            }
+            Ok(Slice::More {
+                progress,
+                partials,
+                units,
+            }) => {
+                if let Some(left) = s.step {
+                    if units >= left {
+                        s.step = None;
+                        s.paused = true;
+                    } else {
+                        s.step = Some(left - units);
+                    }
+                }
+                last = Some(progress);
+                while let Ok(c) = controls.try_recv() {
+                    s.apply(c);
+                }
+                rt.post(&FromWorker::Progress {
+                    id,
+                    progress,
+                    partials,
+                    paused: s.paused,
+                });
+                told_paused = s.paused;
+            }
+        }
+        yield_now().await;
+    };
+    rt.controls.borrow_mut().remove(&id);
+    rt.post(&reply);
 }
 
-/// Entry point of the `worker` binary: installs the message handler, then announces `Ready`.
+thread_local! {
+    static YIELD: RefCell<Option<Yielder>> = const { RefCell::new(None) };
+}
+
+/// A `MessageChannel` whose messages resolve the waiting [`yield_now`] futures in order.
+struct Yielder {
+    port: MessagePort,
+    waiting: Rc<RefCell<std::collections::VecDeque<js_sys::Function>>>,
+    _channel: MessageChannel,
+    _onmessage: Closure<dyn FnMut(MessageEvent)>,
+}
+
+fn yielder() -> Result<Yielder, JsValue> {
+    let channel = MessageChannel::new()?;
+    let waiting: Rc<RefCell<std::collections::VecDeque<js_sys::Function>>> = Rc::default();
+    let w = Rc::clone(&waiting);
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |_| {
+        if let Some(resolve) = w.borrow_mut().pop_front() {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    });
+    channel
+        .port1()
+        .set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    Ok(Yielder {
+        port: channel.port2(),
+        waiting,
+        _channel: channel,
+        _onmessage: onmessage,
+    })
+}
+
+/// Lets the worker's event loop run (and read messages) before going on.
+async fn yield_now() {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        YIELD.with(|y| {
+            let mut y = y.borrow_mut();
+            if y.is_none() {
+                *y = yielder().ok();
+            }
+            match y.as_ref() {
+                Some(y) => {
+                    y.waiting.borrow_mut().push_back(resolve);
+                    let _ = y.port.post_message(&JsValue::NULL);
+                }
+                None => {
+                    let _ = resolve.call0(&JsValue::UNDEFINED);
+                }
+            }
+        })
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Entry point of the `worker` binary: installs the message handler, announces `Ready`, then opens
+/// and checks the GPU device (its status goes to the page as [`FromWorker::Device`]).
 pub fn start() {
     console_error_panic_hook::set_once();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let rt = Runtime {
-        scope: scope.clone(),
-        cancelled: Rc::default(),
-    };
-    let handler_rt = rt.clone();
+    let rt = Rc::new(Runtime {
+        scope,
+        controls: RefCell::default(),
+    });
+    let handler_rt = Rc::clone(&rt);
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         match serde_wasm_bindgen::from_value::<ToWorker>(ev.data()) {
             Ok(ToWorker::Start { id, job }) => {
-                wasm_bindgen_futures::spawn_local(handler_rt.clone().run(id, job))
+                let (tx, rx) = unbounded();
+                handler_rt.controls.borrow_mut().insert(id, tx);
+                wasm_bindgen_futures::spawn_local(drive(Rc::clone(&handler_rt), id, job, rx));
             }
-            Ok(ToWorker::Cancel { id }) => {
-                handler_rt.cancelled.borrow_mut().insert(id);
+            Ok(ToWorker::Control { id, control }) => {
+                if let Some(tx) = handler_rt.controls.borrow().get(&id) {
+                    let _ = tx.unbounded_send(control);
+                }
             }
-            Err(e) => handler_rt.post(&FromWorker::Failed {
-                id: 0,
-                code: "BadMessage".into(),
-                message: format!("the worker could not read a message: {e}"),
+            Ok(ToWorker::Crash) => {
+                wasm_bindgen::throw_str("scalelab worker: crash requested by the page (test hook)")
+            }
+            Err(e) => handler_rt.post(&FromWorker::Unreadable {
+                failure: JobFailure::from(WorkerError::BadMessage {
+                    reason: e.to_string(),
+                }),
             }),
         }
     });
-    scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    rt.scope
+        .set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
     rt.post(&FromWorker::Ready);
+    let device_rt = Rc::clone(&rt);
+    kernels::on_device_status(move |status| device_rt.post(&FromWorker::Device(status.clone())));
+    wasm_bindgen_futures::spawn_local(async {
+        kernels::probe_device().await;
+    });
 }

@@ -29,6 +29,7 @@
 //! history set up once): it builds for `wasm32-unknown-unknown`.
 
 use crate::error::CoreError;
+use crate::fit::solvers::{Control, Progress};
 use crate::fit::Termination;
 
 /// Options of [`minimize`]. The defaults are scipy's `L-BFGS-B` defaults.
@@ -159,161 +160,193 @@ pub fn minimize<F>(
 where
     F: FnMut(&[f64], &mut [f64]) -> f64,
 {
-    CoreError::check_finite_nonempty("x0", x0)?;
-    opts.validate()?;
-    let n = x0.len();
-
-    let mut x = x0.to_vec();
-    let mut g = vec![0.0; n];
-    let mut f = objective(&x, &mut g);
-    let mut evaluations = 1usize;
-    let mut iterations = 0usize;
-
-    let finish =
-        |x: Vec<f64>, f: f64, grad: Vec<f64>, iterations, evaluations, termination| LbfgsResult {
-            x,
-            f,
-            grad,
-            iterations,
-            evaluations,
-            termination,
-        };
-
-    if !f.is_finite() || !g.iter().all(|v| v.is_finite()) {
-        let detail = format!("the objective or its gradient is not finite at the start (f = {f})");
-        return Ok(finish(
-            x,
-            f,
-            g,
-            0,
-            evaluations,
-            Termination::NumericalFailure { detail },
-        ));
-    }
-    if max_abs(&g) <= opts.gtol {
-        return Ok(finish(
-            x,
-            f,
-            g,
-            0,
-            evaluations,
-            Termination::GradientConverged,
-        ));
-    }
-
-    let mut memory = History::new(opts.memory, n);
-    let mut d = vec![0.0; n];
-    let mut alpha_work = vec![0.0; opts.memory];
-    let mut x_trial = vec![0.0; n];
-    let mut g_trial = vec![0.0; n];
-
+    let mut run = LbfgsRun::new(&mut objective, x0, opts)?;
     loop {
-        // Search direction d = −H g.
-        memory.apply_inverse_hessian(&g, &mut d, &mut alpha_work);
-        let gd = dot(&g, &d);
-        let failure = if gd.is_finite() && gd < 0.0 {
-            let dnorm = dot(&d, &d).sqrt();
-            let stp0 = if iterations == 0 {
-                (1.0 / dnorm).min(STEP_MAX)
-            } else {
-                1.0
-            };
-            let budget = opts.max_evaluations.saturating_sub(evaluations);
-            let search = line_search(
-                &mut objective,
-                &x,
-                f,
-                gd,
-                &d,
-                stp0,
-                opts,
-                budget,
-                &mut x_trial,
-                &mut g_trial,
-            );
-            evaluations += search.evaluations;
-            match search.outcome {
-                SearchOutcome::Accepted { stp, f_new } if f_new <= f => {
-                    // s = stp·d, y = g_new − g.
-                    let f_old = f;
-                    for i in 0..n {
-                        d[i] *= stp;
-                        g[i] = g_trial[i] - g[i];
-                    }
-                    // Now d = s and g = y; store the pair before restoring g.
-                    let sy = dot(&d, &g);
-                    if sy > f64::EPSILON * (-gd * stp) {
-                        memory.push(&d, &g, sy);
-                    }
-                    x.copy_from_slice(&x_trial);
-                    g.copy_from_slice(&g_trial);
-                    f = f_new;
-                    iterations += 1;
-
-                    if max_abs(&g) <= opts.gtol {
-                        return Ok(finish(
-                            x,
-                            f,
-                            g,
-                            iterations,
-                            evaluations,
-                            Termination::GradientConverged,
-                        ));
-                    }
-                    if f_old - f <= opts.ftol * f_old.abs().max(f.abs()).max(1.0) {
-                        return Ok(finish(
-                            x,
-                            f,
-                            g,
-                            iterations,
-                            evaluations,
-                            Termination::CostConverged,
-                        ));
-                    }
-                    if iterations >= opts.max_iterations || evaluations >= opts.max_evaluations {
-                        return Ok(finish(
-                            x,
-                            f,
-                            g,
-                            iterations,
-                            evaluations,
-                            Termination::MaxIterations,
-                        ));
-                    }
-                    continue;
-                }
-                SearchOutcome::Accepted { f_new, .. } => {
-                    format!("the line search ended at a higher value ({f_new:e} > {f:e})")
-                }
-                SearchOutcome::Budget => {
-                    return Ok(finish(
-                        x,
-                        f,
-                        g,
-                        iterations,
-                        evaluations,
-                        Termination::MaxIterations,
-                    ));
-                }
-                SearchOutcome::Failed(why) => why.to_string(),
-            }
-        } else {
-            format!("the search direction is not a descent direction (gᵀd = {gd:e})")
-        };
-
-        // Line search failed: restart from steepest descent, or give up if already there.
-        if memory.is_empty() {
-            let detail = format!("line search failed along −∇f: {failure}");
-            return Ok(finish(
-                x,
-                f,
-                g,
-                iterations,
-                evaluations,
-                Termination::NumericalFailure { detail },
-            ));
+        if let Some(result) = run.advance(&mut objective, opts, &mut |_| Control::Continue) {
+            return Ok(result);
         }
-        memory.clear();
+    }
+}
+
+/// The objective of an [`LbfgsRun`]: `f(x)`, with `∇f(x)` written into the second argument.
+pub type Objective<'a> = dyn FnMut(&[f64], &mut [f64]) -> f64 + 'a;
+
+/// One L-BFGS run that can stop after any accepted step and go on later with identical
+/// arithmetic (a worker's slices): [`minimize`] is `new` followed by `advance` to the end.
+#[derive(Debug, Clone)]
+pub struct LbfgsRun {
+    x: Vec<f64>,
+    g: Vec<f64>,
+    f: f64,
+    evaluations: usize,
+    iterations: usize,
+    memory: History,
+    d: Vec<f64>,
+    alpha_work: Vec<f64>,
+    x_trial: Vec<f64>,
+    g_trial: Vec<f64>,
+    /// Set when the run ended before its first step (undefined or stationary start).
+    ended: Option<Termination>,
+}
+
+impl LbfgsRun {
+    /// Validates `x0` and the options and evaluates `f(x₀)`.
+    ///
+    /// # Errors
+    /// As [`minimize`].
+    pub fn new(
+        objective: &mut Objective<'_>,
+        x0: &[f64],
+        opts: &LbfgsOptions,
+    ) -> Result<LbfgsRun, CoreError> {
+        CoreError::check_finite_nonempty("x0", x0)?;
+        opts.validate()?;
+        let n = x0.len();
+        let x = x0.to_vec();
+        let mut g = vec![0.0; n];
+        let f = objective(&x, &mut g);
+        let ended = if !f.is_finite() || !g.iter().all(|v| v.is_finite()) {
+            Some(Termination::NumericalFailure {
+                detail: format!(
+                    "the objective or its gradient is not finite at the start (f = {f})"
+                ),
+            })
+        } else if max_abs(&g) <= opts.gtol {
+            Some(Termination::GradientConverged)
+        } else {
+            None
+        };
+        Ok(LbfgsRun {
+            x,
+            g,
+            f,
+            evaluations: 1,
+            iterations: 0,
+            memory: History::new(opts.memory, n),
+            d: vec![0.0; n],
+            alpha_work: vec![0.0; opts.memory],
+            x_trial: vec![0.0; n],
+            g_trial: vec![0.0; n],
+            ended,
+        })
+    }
+
+    /// Iterates until a stopping rule holds (`Some(result)`) or `on_step`, called after every
+    /// accepted step that ends no test, answers [`Control::Suspend`] (`None`: call again with the
+    /// same objective and options to go on). [`Control::Cancel`] ends the run with
+    /// [`Termination::Cancelled`].
+    pub fn advance(
+        &mut self,
+        objective: &mut Objective<'_>,
+        opts: &LbfgsOptions,
+        on_step: &mut dyn FnMut(&Progress<'_>) -> Control,
+    ) -> Option<LbfgsResult> {
+        if let Some(t) = self.ended.take() {
+            return Some(self.finish(t));
+        }
+        let n = self.x.len();
+        loop {
+            // Search direction d = −H g.
+            self.memory
+                .apply_inverse_hessian(&self.g, &mut self.d, &mut self.alpha_work);
+            let gd = dot(&self.g, &self.d);
+            let failure = if gd.is_finite() && gd < 0.0 {
+                let dnorm = dot(&self.d, &self.d).sqrt();
+                let stp0 = if self.iterations == 0 {
+                    (1.0 / dnorm).min(STEP_MAX)
+                } else {
+                    1.0
+                };
+                let budget = opts.max_evaluations.saturating_sub(self.evaluations);
+                let search = line_search(
+                    objective,
+                    &self.x,
+                    self.f,
+                    gd,
+                    &self.d,
+                    stp0,
+                    opts,
+                    budget,
+                    &mut self.x_trial,
+                    &mut self.g_trial,
+                );
+                self.evaluations += search.evaluations;
+                match search.outcome {
+                    SearchOutcome::Accepted { stp, f_new } if f_new <= self.f => {
+                        // s = stp·d, y = g_new − g.
+                        let f_old = self.f;
+                        for i in 0..n {
+                            self.d[i] *= stp;
+                            self.g[i] = self.g_trial[i] - self.g[i];
+                        }
+                        // Now d = s and g = y; store the pair before restoring g.
+                        let sy = dot(&self.d, &self.g);
+                        if sy > f64::EPSILON * (-gd * stp) {
+                            self.memory.push(&self.d, &self.g, sy);
+                        }
+                        self.x.copy_from_slice(&self.x_trial);
+                        self.g.copy_from_slice(&self.g_trial);
+                        self.f = f_new;
+                        self.iterations += 1;
+
+                        if max_abs(&self.g) <= opts.gtol {
+                            return Some(self.finish(Termination::GradientConverged));
+                        }
+                        if f_old - self.f <= opts.ftol * f_old.abs().max(self.f.abs()).max(1.0) {
+                            return Some(self.finish(Termination::CostConverged));
+                        }
+                        if self.iterations >= opts.max_iterations
+                            || self.evaluations >= opts.max_evaluations
+                        {
+                            return Some(self.finish(Termination::MaxIterations));
+                        }
+                        let progress = Progress {
+                            iteration: self.iterations,
+                            evaluations: self.evaluations,
+                            cost: self.f,
+                            params: &self.x,
+                        };
+                        match on_step(&progress) {
+                            Control::Continue => continue,
+                            Control::Suspend => return None,
+                            Control::Cancel => {
+                                return Some(self.finish(Termination::Cancelled));
+                            }
+                        }
+                    }
+                    SearchOutcome::Accepted { f_new, .. } => {
+                        format!(
+                            "the line search ended at a higher value ({f_new:e} > {:e})",
+                            self.f
+                        )
+                    }
+                    SearchOutcome::Budget => {
+                        return Some(self.finish(Termination::MaxIterations));
+                    }
+                    SearchOutcome::Failed(why) => why.to_string(),
+                }
+            } else {
+                format!("the search direction is not a descent direction (gᵀd = {gd:e})")
+            };
+
+            // Line search failed: restart from steepest descent, or give up if already there.
+            if self.memory.is_empty() {
+                let detail = format!("line search failed along −∇f: {failure}");
+                return Some(self.finish(Termination::NumericalFailure { detail }));
+            }
+            self.memory.clear();
+        }
+    }
+
+    fn finish(&mut self, termination: Termination) -> LbfgsResult {
+        LbfgsResult {
+            x: std::mem::take(&mut self.x),
+            f: self.f,
+            grad: std::mem::take(&mut self.g),
+            iterations: self.iterations,
+            evaluations: self.evaluations,
+            termination,
+        }
     }
 }
 
@@ -329,6 +362,7 @@ fn max_abs(v: &[f64]) -> f64 {
 }
 
 /// The last `m` correction pairs, in a ring buffer.
+#[derive(Debug, Clone)]
 struct History {
     s: Vec<Vec<f64>>,
     y: Vec<Vec<f64>>,
@@ -444,7 +478,7 @@ fn line_search<F>(
     g_trial: &mut [f64],
 ) -> Search
 where
-    F: FnMut(&[f64], &mut [f64]) -> f64,
+    F: ?Sized + FnMut(&[f64], &mut [f64]) -> f64,
 {
     let mut ls = Dcsrch::new(
         opts.wolfe_c1,

@@ -36,13 +36,16 @@
 //!   last trial point was undefined;
 //! - `MaxIterations`: `max_iterations` trial steps taken (one iteration = one trial step, accepted
 //!   or not = one evaluation of residuals and Jacobian);
-//! - `Cancelled`: the monitor returned `false` after an accepted step.
+//! - `Cancelled`: the caller asked to stop after an accepted step ([`Control::Cancel`]).
+//!
+//! A [`Run`] can also be suspended after any accepted step and resumed later with identical
+//! arithmetic (the worker's slices).
 
 // A line-by-line port of MINPACK's index-based loops reads best (and is easiest to check against the
 // Fortran) with explicit indices.
 #![allow(clippy::needless_range_loop)]
 
-use super::Progress;
+use super::{Control, Progress};
 use crate::fit::losses;
 use crate::fit::{RobustLoss, Termination};
 
@@ -57,7 +60,7 @@ const P05: f64 = 0.05;
 const FACTOR: f64 = 100.0;
 const EPS: f64 = f64::EPSILON;
 
-/// Stopping rules, loss and bounds for [`minimize`].
+/// Stopping rules, loss and bounds of a [`Run`].
 pub(crate) struct Settings<'a> {
     pub loss: RobustLoss,
     pub lower: &'a [f64],
@@ -68,7 +71,7 @@ pub(crate) struct Settings<'a> {
     pub gtol: f64,
 }
 
-/// What [`minimize`] found.
+/// What a [`Run`] found.
 pub(crate) struct Outcome {
     /// Parameters at the end.
     pub x: Vec<f64>,
@@ -677,249 +680,313 @@ const POLISH_STEPS: usize = 50;
 /// Each polishing step must be at most this fraction of the previous one.
 const POLISH_CONTRACTION: f64 = 0.9;
 
-/// Minimises `½ Σ ρ_c(r_i(θ)²)` from `x0` (finite, inside the bounds) by Levenberg–Marquardt (see the
-/// module docs). `m ≥ n = x0.len()`.
-pub(crate) fn minimize(
-    eval: &mut Evaluate<'_>,
-    m: usize,
-    x0: Vec<f64>,
-    settings: &Settings<'_>,
-    monitor: &mut dyn FnMut(&Progress<'_>) -> bool,
-) -> Outcome {
-    let n = x0.len();
-    let loss = settings.loss;
-    let bounded = settings
-        .lower
-        .iter()
-        .chain(settings.upper)
-        .any(|b| b.is_finite());
-    let mut x = x0;
-    let mut r = vec![0.0; m];
-    let mut jac = vec![0.0; m * n];
-    let mut evaluations = 1;
-    let mut iterations = 0;
-    if !eval(&x, &mut r, &mut jac) {
-        let cost = losses::cost(loss, &r);
-        return Outcome {
-            x,
-            residuals: r,
-            jacobian: jac,
+/// One Levenberg–Marquardt run that can stop after any accepted step and go on later (the worker
+/// runs long fits in slices of a few milliseconds this way). Every local of MINPACK's `lmder` loop
+/// lives here, and a suspended run resumes at the top of the outer iteration, where `lmder` itself
+/// recomputes the QR factorisation: a run advanced in slices takes exactly the steps of one run to
+/// the end.
+pub(crate) struct Run {
+    x: Vec<f64>,
+    r: Vec<f64>,
+    jac: Vec<f64>,
+    evaluations: usize,
+    iterations: usize,
+    cost: f64,
+    fnorm: f64,
+    w: Work,
+    r_new: Vec<f64>,
+    jac_new: Vec<f64>,
+    diag: Vec<f64>,
+    step: Vec<f64>,
+    trial: Vec<f64>,
+    wa_n: Vec<f64>,
+    par: f64,
+    delta: f64,
+    xnorm: f64,
+    first: bool,
+    /// Set when the model is undefined at the start: the run ends at once.
+    undefined_start: bool,
+}
+
+impl Run {
+    /// Evaluates at `x0` (finite, inside the bounds) and prepares the run; `m ≥ n = x0.len()`.
+    pub(crate) fn new(
+        eval: &mut Evaluate<'_>,
+        m: usize,
+        x0: Vec<f64>,
+        settings: &Settings<'_>,
+    ) -> Run {
+        let n = x0.len();
+        let bounded = settings
+            .lower
+            .iter()
+            .chain(settings.upper)
+            .any(|b| b.is_finite());
+        let mut r = vec![0.0; m];
+        let mut jac = vec![0.0; m * n];
+        let undefined_start = !eval(&x0, &mut r, &mut jac);
+        let cost = losses::cost(settings.loss, &r);
+        Run {
+            x: x0,
+            r,
+            jac,
+            evaluations: 1,
+            iterations: 0,
             cost,
-            iterations,
-            evaluations,
-            termination: Termination::NumericalFailure {
-                detail: "the model or its gradient is not finite at the start values".into(),
-            },
-        };
+            fnorm: (2.0 * cost).sqrt(),
+            w: Work::new(m, n, bounded),
+            r_new: vec![0.0; m],
+            jac_new: vec![0.0; m * n],
+            diag: vec![0.0; n],
+            step: vec![0.0; n],
+            trial: vec![0.0; n],
+            wa_n: vec![0.0; n],
+            par: 0.0,
+            delta: 0.0,
+            xnorm: 0.0,
+            first: true,
+            undefined_start,
+        }
     }
-    let mut cost = losses::cost(loss, &r);
-    let mut fnorm = (2.0 * cost).sqrt();
 
-    let mut w = Work::new(m, n, bounded);
-    let mut r_new = vec![0.0; m];
-    let mut jac_new = vec![0.0; m * n];
-    let mut diag = vec![0.0; n];
-    let mut step = vec![0.0; n];
-    let mut trial = vec![0.0; n];
-    let mut wa_n = vec![0.0; n];
-    let mut par = 0.0;
-    let mut delta = 0.0;
-    let mut xnorm = 0.0;
-    let mut first = true;
-
-    let (termination, polish) = 'outer: loop {
-        let gnorm = w.factor(settings, &x, &r, &jac);
-        if first {
-            for j in 0..n {
-                diag[j] = if w.acnorm[j] == 0.0 { 1.0 } else { w.acnorm[j] };
-                wa_n[j] = diag[j] * x[j];
-            }
-            xnorm = enorm(&wa_n);
-            delta = FACTOR * xnorm;
-            if delta == 0.0 {
-                delta = FACTOR;
-            }
+    /// Iterates until a stopping rule holds (`Some(outcome)`) or `on_step`, called after every
+    /// accepted step that ends no test, answers [`Control::Suspend`] (`None`; call again with the
+    /// same `eval` and `settings` to go on).
+    pub(crate) fn advance(
+        &mut self,
+        eval: &mut Evaluate<'_>,
+        settings: &Settings<'_>,
+        on_step: &mut dyn FnMut(&Progress<'_>) -> Control,
+    ) -> Option<Outcome> {
+        if self.undefined_start {
+            return Some(self.finish(Termination::NumericalFailure {
+                detail: "the model or its gradient is not finite at the start values".into(),
+            }));
         }
-        if gnorm <= settings.gtol || fnorm == 0.0 {
-            break (Termination::GradientConverged, false);
-        }
-        for j in 0..n {
-            diag[j] = diag[j].max(w.acnorm[j]);
-        }
-
-        // Inner loop: trial steps until one is accepted.
-        loop {
-            if iterations >= settings.max_iterations {
-                break 'outer (Termination::MaxIterations, false);
-            }
-            let clipped = w.step(settings, &diag, delta, &mut par, &x, &mut step, &mut trial);
-            for j in 0..n {
-                wa_n[j] = diag[j] * step[j];
-            }
-            let pnorm = enorm(&wa_n);
-            if first {
-                delta = delta.min(pnorm);
-            }
-            iterations += 1;
-            evaluations += 1;
-            let ok = eval(&trial, &mut r_new, &mut jac_new);
-            let cost_new = if ok {
-                losses::cost(loss, &r_new)
-            } else {
-                f64::INFINITY
-            };
-            let failed = !cost_new.is_finite();
-            let fnorm1 = if failed {
-                f64::INFINITY
-            } else {
-                (2.0 * cost_new).sqrt()
-            };
-            let actred = if P1 * fnorm1 < fnorm {
-                1.0 - (fnorm1 / fnorm) * (fnorm1 / fnorm)
-            } else {
-                -1.0
-            };
-            let (prered, dirder) = w.predicted(&step, clipped, par, pnorm, fnorm);
-            let ratio = if prered != 0.0 { actred / prered } else { 0.0 };
-            // Update the trust radius and the Levenberg parameter.
-            if ratio <= P25 {
-                let mut temp = if actred >= 0.0 {
-                    P5
-                } else {
-                    P5 * dirder / (dirder + P5 * actred)
-                };
-                if P1 * fnorm1 >= fnorm || temp < P1 || !temp.is_finite() {
-                    temp = P1;
-                }
-                delta = temp * delta.min(pnorm / P1);
-                par /= temp;
-            } else if par == 0.0 || ratio >= P75 {
-                delta = pnorm / P5;
-                par *= P5;
-            }
-            let accepted = ratio >= P0001;
-            if accepted {
-                std::mem::swap(&mut x, &mut trial);
-                std::mem::swap(&mut r, &mut r_new);
-                std::mem::swap(&mut jac, &mut jac_new);
+        let n = self.x.len();
+        let loss = settings.loss;
+        let (termination, polish) = 'outer: loop {
+            let gnorm = self.w.factor(settings, &self.x, &self.r, &self.jac);
+            if self.first {
                 for j in 0..n {
-                    wa_n[j] = diag[j] * x[j];
-                }
-                xnorm = enorm(&wa_n);
-                fnorm = fnorm1;
-                cost = cost_new;
-                first = false;
-            }
-            // Convergence tests (MINPACK info 1–3), then the machine-precision ones (6–8).
-            let cost_small =
-                actred.abs() <= settings.ftol && prered <= settings.ftol && P5 * ratio <= 1.0;
-            let step_small = delta <= settings.xtol * xnorm;
-            let cost_eps = actred.abs() <= EPS && prered <= EPS && P5 * ratio <= 1.0;
-            let step_eps = delta <= EPS * xnorm;
-            if cost_small || cost_eps {
-                break 'outer (Termination::CostConverged, prered <= POLISH_BELOW);
-            } else if step_small || step_eps {
-                break 'outer (
-                    if failed {
-                        Termination::NumericalFailure {
-                            detail: format!(
-                                "the model is not finite (or not > 0 in log space) at every step tried near θ = {x:?}"
-                            ),
-                        }
+                    self.diag[j] = if self.w.acnorm[j] == 0.0 {
+                        1.0
                     } else {
-                        Termination::StepConverged
-                    },
-                    !failed,
-                );
-            } else if gnorm <= EPS {
-                break 'outer (Termination::GradientConverged, false);
-            }
-            if accepted {
-                let progress = Progress {
-                    iteration: iterations,
-                    evaluations,
-                    cost,
-                    params: &x,
-                };
-                if !monitor(&progress) {
-                    break 'outer (Termination::Cancelled, false);
+                        self.w.acnorm[j]
+                    };
+                    self.wa_n[j] = self.diag[j] * self.x[j];
                 }
-                break;
+                self.xnorm = enorm(&self.wa_n);
+                self.delta = FACTOR * self.xnorm;
+                if self.delta == 0.0 {
+                    self.delta = FACTOR;
+                }
             }
-        }
-    };
+            if gnorm <= settings.gtol || self.fnorm == 0.0 {
+                break (Termination::GradientConverged, false);
+            }
+            for j in 0..n {
+                self.diag[j] = self.diag[j].max(self.w.acnorm[j]);
+            }
 
-    if polish {
-        // Gauss–Newton polishing (see the module docs): near the minimum the cost tests work at the
-        // rounding level of the cost, but the Gauss–Newton step, computed from r̃ and J̃ rather than
-        // from cost differences, still carries information. A step is kept while the next one
-        // contracts (‖D p₊‖ ≤ 0.9 ‖D p‖, the fixed-point test) and the cost does not rise by more
-        // than a gross-error guard.
+            // Inner loop: trial steps until one is accepted.
+            loop {
+                if self.iterations >= settings.max_iterations {
+                    break 'outer (Termination::MaxIterations, false);
+                }
+                let clipped = self.w.step(
+                    settings,
+                    &self.diag,
+                    self.delta,
+                    &mut self.par,
+                    &self.x,
+                    &mut self.step,
+                    &mut self.trial,
+                );
+                for j in 0..n {
+                    self.wa_n[j] = self.diag[j] * self.step[j];
+                }
+                let pnorm = enorm(&self.wa_n);
+                if self.first {
+                    self.delta = self.delta.min(pnorm);
+                }
+                self.iterations += 1;
+                self.evaluations += 1;
+                let ok = eval(&self.trial, &mut self.r_new, &mut self.jac_new);
+                let cost_new = if ok {
+                    losses::cost(loss, &self.r_new)
+                } else {
+                    f64::INFINITY
+                };
+                let failed = !cost_new.is_finite();
+                let fnorm1 = if failed {
+                    f64::INFINITY
+                } else {
+                    (2.0 * cost_new).sqrt()
+                };
+                let fnorm = self.fnorm;
+                let actred = if P1 * fnorm1 < fnorm {
+                    1.0 - (fnorm1 / fnorm) * (fnorm1 / fnorm)
+                } else {
+                    -1.0
+                };
+                let (prered, dirder) = self
+                    .w
+                    .predicted(&self.step, clipped, self.par, pnorm, fnorm);
+                let ratio = if prered != 0.0 { actred / prered } else { 0.0 };
+                // Update the trust radius and the Levenberg parameter.
+                if ratio <= P25 {
+                    let mut temp = if actred >= 0.0 {
+                        P5
+                    } else {
+                        P5 * dirder / (dirder + P5 * actred)
+                    };
+                    if P1 * fnorm1 >= fnorm || temp < P1 || !temp.is_finite() {
+                        temp = P1;
+                    }
+                    self.delta = temp * self.delta.min(pnorm / P1);
+                    self.par /= temp;
+                } else if self.par == 0.0 || ratio >= P75 {
+                    self.delta = pnorm / P5;
+                    self.par *= P5;
+                }
+                let accepted = ratio >= P0001;
+                if accepted {
+                    std::mem::swap(&mut self.x, &mut self.trial);
+                    std::mem::swap(&mut self.r, &mut self.r_new);
+                    std::mem::swap(&mut self.jac, &mut self.jac_new);
+                    for j in 0..n {
+                        self.wa_n[j] = self.diag[j] * self.x[j];
+                    }
+                    self.xnorm = enorm(&self.wa_n);
+                    self.fnorm = fnorm1;
+                    self.cost = cost_new;
+                    self.first = false;
+                }
+                // Convergence tests (MINPACK info 1–3), then the machine-precision ones (6–8).
+                let cost_small =
+                    actred.abs() <= settings.ftol && prered <= settings.ftol && P5 * ratio <= 1.0;
+                let step_small = self.delta <= settings.xtol * self.xnorm;
+                let cost_eps = actred.abs() <= EPS && prered <= EPS && P5 * ratio <= 1.0;
+                let step_eps = self.delta <= EPS * self.xnorm;
+                if cost_small || cost_eps {
+                    break 'outer (Termination::CostConverged, prered <= POLISH_BELOW);
+                } else if step_small || step_eps {
+                    break 'outer (
+                        if failed {
+                            Termination::NumericalFailure {
+                                detail: format!(
+                                    "the model is not finite (or not > 0 in log space) at every step tried near θ = {:?}",
+                                    self.x
+                                ),
+                            }
+                        } else {
+                            Termination::StepConverged
+                        },
+                        !failed,
+                    );
+                } else if gnorm <= EPS {
+                    break 'outer (Termination::GradientConverged, false);
+                }
+                if accepted {
+                    let progress = Progress {
+                        iteration: self.iterations,
+                        evaluations: self.evaluations,
+                        cost: self.cost,
+                        params: &self.x,
+                    };
+                    match on_step(&progress) {
+                        Control::Continue => break,
+                        Control::Suspend => return None,
+                        Control::Cancel => break 'outer (Termination::Cancelled, false),
+                    }
+                }
+            }
+        };
+        if polish {
+            self.polish(eval, settings);
+        }
+        Some(self.finish(termination))
+    }
+
+    /// Gauss–Newton polishing (see the module docs): near the minimum the cost tests work at the
+    /// rounding level of the cost, but the Gauss–Newton step, computed from r̃ and J̃ rather than
+    /// from cost differences, still carries information. A step is kept while the next one
+    /// contracts (‖D p₊‖ ≤ 0.9 ‖D p‖, the fixed-point test) and the cost does not rise by more
+    /// than a gross-error guard.
+    fn polish(&mut self, eval: &mut Evaluate<'_>, settings: &Settings<'_>) {
+        let n = self.x.len();
         let mut step2 = vec![0.0; n];
         let mut trial2 = vec![0.0; n];
-        let mut gnorm = w.factor(settings, &x, &r, &jac);
+        let mut gnorm = self.w.factor(settings, &self.x, &self.r, &self.jac);
         let mut gn_par = 0.0;
-        w.step(
+        self.w.step(
             settings,
-            &diag,
+            &self.diag,
             f64::MAX,
             &mut gn_par,
-            &x,
-            &mut step,
-            &mut trial,
+            &self.x,
+            &mut self.step,
+            &mut self.trial,
         );
-        let mut pnorm = scaled_norm(&diag, &step, &mut wa_n);
+        let mut pnorm = scaled_norm(&self.diag, &self.step, &mut self.wa_n);
         for _ in 0..POLISH_STEPS {
             if gnorm == 0.0
-                || iterations >= settings.max_iterations
+                || self.iterations >= settings.max_iterations
                 || pnorm.is_nan()
-                || pnorm <= settings.xtol.max(EPS) * xnorm
+                || pnorm <= settings.xtol.max(EPS) * self.xnorm
             {
                 break;
             }
-            iterations += 1;
-            evaluations += 1;
-            if !eval(&trial, &mut r_new, &mut jac_new) {
+            self.iterations += 1;
+            self.evaluations += 1;
+            if !eval(&self.trial, &mut self.r_new, &mut self.jac_new) {
                 break;
             }
-            let cost_new = losses::cost(loss, &r_new);
-            if cost_new.is_nan() || cost_new > cost * (1.0 + POLISH_SLACK) {
+            let cost_new = losses::cost(settings.loss, &self.r_new);
+            if cost_new.is_nan() || cost_new > self.cost * (1.0 + POLISH_SLACK) {
                 break;
             }
-            let gnorm_new = w.factor(settings, &trial, &r_new, &jac_new);
+            let gnorm_new = self
+                .w
+                .factor(settings, &self.trial, &self.r_new, &self.jac_new);
             let mut gn_par = 0.0;
-            w.step(
+            self.w.step(
                 settings,
-                &diag,
+                &self.diag,
                 f64::MAX,
                 &mut gn_par,
-                &trial,
+                &self.trial,
                 &mut step2,
                 &mut trial2,
             );
-            let pnorm_new = scaled_norm(&diag, &step2, &mut wa_n);
+            let pnorm_new = scaled_norm(&self.diag, &step2, &mut self.wa_n);
             if pnorm_new.is_nan() || pnorm_new > POLISH_CONTRACTION * pnorm {
                 break;
             }
-            std::mem::swap(&mut x, &mut trial);
-            std::mem::swap(&mut r, &mut r_new);
-            std::mem::swap(&mut jac, &mut jac_new);
-            std::mem::swap(&mut trial, &mut trial2);
-            std::mem::swap(&mut step, &mut step2);
-            cost = cost_new;
-            xnorm = scaled_norm(&diag, &x, &mut wa_n);
+            std::mem::swap(&mut self.x, &mut self.trial);
+            std::mem::swap(&mut self.r, &mut self.r_new);
+            std::mem::swap(&mut self.jac, &mut self.jac_new);
+            std::mem::swap(&mut self.trial, &mut trial2);
+            std::mem::swap(&mut self.step, &mut step2);
+            self.cost = cost_new;
+            self.xnorm = scaled_norm(&self.diag, &self.x, &mut self.wa_n);
             pnorm = pnorm_new;
             gnorm = gnorm_new;
         }
     }
-    Outcome {
-        x,
-        residuals: r,
-        jacobian: jac,
-        cost,
-        iterations,
-        evaluations,
-        termination,
+
+    /// The outcome; the run's buffers move into it.
+    fn finish(&mut self, termination: Termination) -> Outcome {
+        Outcome {
+            x: std::mem::take(&mut self.x),
+            residuals: std::mem::take(&mut self.r),
+            jacobian: std::mem::take(&mut self.jac),
+            cost: self.cost,
+            iterations: self.iterations,
+            evaluations: self.evaluations,
+            termination,
+        }
     }
 }
 

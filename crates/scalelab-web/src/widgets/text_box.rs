@@ -1,0 +1,162 @@
+//! A multi-line text box for what users paste — a vocabulary of logits, a 10⁵-row loss curve —
+//! that never lays out megabytes of text: above [`LARGE_TEXT`] characters it shows a summary of
+//! what it holds (kept whole in the page) with a button to show the text anyway. A large paste is
+//! taken from the clipboard event itself, so the browser never inserts it into the textarea (its
+//! editing and layout of megabytes of text would be one long task).
+
+/// Texts longer than this are summarised instead of shown (the browser's layout of a textarea
+/// holding megabytes of text is a long task of its own).
+pub const LARGE_TEXT: usize = 50_000;
+
+/// The byte offset in `s` of the UTF-16 offset `u16_offset` (a selection bound from the DOM).
+fn byte_offset(s: &str, u16_offset: u32) -> usize {
+    let mut units = 0u32;
+    for (i, c) in s.char_indices() {
+        if units >= u16_offset {
+            return i;
+        }
+        units += c.len_utf16() as u32;
+    }
+    s.len()
+}
+
+/// `value` with its UTF-16 selection `[start, end)` replaced by `pasted`.
+pub fn insert(value: &str, start: u32, end: u32, pasted: &str) -> String {
+    let (a, b) = (
+        byte_offset(value, start),
+        byte_offset(value, end.max(start)),
+    );
+    let mut out = String::with_capacity(value.len() + pasted.len());
+    out.push_str(&value[..a]);
+    out.push_str(pasted);
+    out.push_str(&value[b..]);
+    out
+}
+
+#[cfg(target_arch = "wasm32")]
+pub use component::TextBox;
+
+#[cfg(target_arch = "wasm32")]
+mod component {
+    use super::{insert, LARGE_TEXT};
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+
+    /// A textarea, or for a large text its summary.
+    #[component]
+    pub fn TextBox(
+        /// The element id.
+        #[prop(into)]
+        id: String,
+        /// The text.
+        #[prop(into)]
+        text: Signal<String>,
+        /// Called with the new text on every edit.
+        on_input: Callback<String>,
+        /// Whether the text is invalid (for `aria-invalid`).
+        #[prop(into)]
+        invalid: Signal<bool>,
+        /// The id of the element that describes the error.
+        #[prop(into)]
+        described_by: String,
+        /// Rows of the textarea.
+        #[prop(optional)]
+        rows: u32,
+    ) -> impl IntoView {
+        let show_large = RwSignal::new(false);
+        // A large paste on its way in (the box already shows its summary).
+        let pasting = RwSignal::new(false);
+        let large = Memo::new(move |_| text.with(|t| t.len() > LARGE_TEXT));
+        let summary = move || {
+            if pasting.get() {
+                return "Reading the pasted text…".to_string();
+            }
+            text.with(|t| {
+                let lines = t.lines().count();
+                format!(
+                    "{} {}, {:.1} KiB — too long to show here without slowing the page; it is kept whole.",
+                    lines,
+                    if lines == 1 { "line" } else { "lines" },
+                    t.len() as f64 / 1024.0
+                )
+            })
+        };
+        let rows = if rows == 0 { 3 } else { rows };
+        let (summary_id, show_id, clear_id) = (
+            format!("{id}-summary"),
+            format!("{id}-show"),
+            format!("{id}-clear"),
+        );
+        view! {
+            <Show when=move || !pasting.get() && (!large.get() || show_large.get()) fallback=move || view! {
+                <div class="text-summary" id=summary_id.clone() role="status">
+                    <span>{summary}</span>
+                    <button type="button" id=show_id.clone() on:click=move |_| show_large.set(true)>"Show the text"</button>
+                    <button type="button" id=clear_id.clone() on:click=move |_| on_input.run(String::new())>"Clear"</button>
+                </div>
+            }>
+                <textarea id=id.clone() rows=rows spellcheck="false" autocomplete="off"
+                    prop:value=move || text.get()
+                    aria-invalid=move || invalid.get().to_string()
+                    aria-describedby=described_by.clone()
+                    on:paste=move |ev: web_sys::ClipboardEvent| {
+                    // The pasted text stays a JS string here; it becomes a Rust string in a task of
+                    // its own below (2 MB take tens of milliseconds to convert).
+                    let Some(data) = ev.clipboard_data() else { return };
+                    let get = js_sys::Reflect::get(&data, &"getData".into())
+                        .ok()
+                        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+                    let Some(pasted) = get.and_then(|f| f.call1(&data, &"text/plain".into()).ok()) else {
+                        return;
+                    };
+                    let chars = pasted
+                        .dyn_ref::<js_sys::JsString>()
+                        .map_or(0, |s| s.length() as usize);
+                    if chars <= LARGE_TEXT {
+                        return;
+                    }
+                    ev.prevent_default();
+                    let Some(el) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok()) else {
+                        return;
+                    };
+                    let value = el.value();
+                    let end = value.encode_utf16().count() as u32;
+                    let start = el.selection_start().ok().flatten().unwrap_or(end);
+                    let stop = el.selection_end().ok().flatten().unwrap_or(end);
+                    // The textarea leaves the page in this task, the text arrives in the next.
+                    show_large.set(false);
+                    pasting.set(true);
+                    set_timeout(
+                        move || {
+                            let pasted = pasted.as_string().unwrap_or_default();
+                            on_input.run(insert(&value, start, stop, &pasted));
+                            pasting.set(false);
+                        },
+                        std::time::Duration::ZERO,
+                    );
+                }
+                on:input=move |ev| {
+                        let t = event_target_value(&ev);
+                        // A large paste is summarised before the browser lays it out.
+                        if t.len() > LARGE_TEXT {
+                            show_large.set(false);
+                        }
+                        on_input.run(t);
+                    }></textarea>
+            </Show>
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::insert;
+
+    #[test]
+    fn a_paste_replaces_the_selection_counted_in_utf16_units() {
+        assert_eq!(insert("a,b", 1, 1, "X"), "aX,b");
+        assert_eq!(insert("a,b", 0, 3, "X"), "X");
+        // "é" is one UTF-16 unit, "𝑥" two.
+        assert_eq!(insert("é𝑥,1", 3, 3, "Y"), "é𝑥Y,1");
+    }
+}

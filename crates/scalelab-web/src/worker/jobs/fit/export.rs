@@ -1,0 +1,169 @@
+//! The Fit lab's downloads, built in the worker from the full report: parameters and predictions
+//! as CSV (the `csv` crate, so every cell is quoted as needed) and JSON (`serde_json` from typed
+//! records; non-finite numbers become `null`). Every observation is exported, not the thinned
+//! series the page draws.
+
+use scalelab_core::fit::analysis::{CurveAxis, FitReport};
+use serde::{Deserialize, Serialize};
+
+use super::prepare::DataAxis;
+
+/// The four downloads of a fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exports {
+    /// One row per parameter: value, standard error, bootstrap SE and 95 % interval.
+    pub params_csv: String,
+    /// The same with the formula, cost, RSS and iterations.
+    pub params_json: String,
+    /// Every run (observed, predicted) and every point of the fitted curve with its band.
+    pub predictions_csv: String,
+    /// The same as JSON.
+    pub predictions_json: String,
+}
+
+#[derive(Serialize)]
+struct ParamRecord<'a> {
+    parameter: &'a str,
+    value: f64,
+    std_error: Option<f64>,
+    boot_se: Option<f64>,
+    ci95_low: Option<f64>,
+    ci95_high: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct ParamsJson<'a> {
+    formula: &'a str,
+    cost: f64,
+    rss: f64,
+    iterations: usize,
+    params: Vec<ParamRecord<'a>>,
+}
+
+#[derive(Serialize)]
+struct PredictionRecord {
+    kind: &'static str,
+    at: f64,
+    observed: Option<f64>,
+    predicted: f64,
+    lower95: Option<f64>,
+    upper95: Option<f64>,
+    prediction_lower95: Option<f64>,
+    prediction_upper95: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct RunsJson<'a> {
+    axis: DataAxis,
+    at: &'a [f64],
+    observed: &'a [f64],
+    predicted: &'a [f64],
+}
+
+#[derive(Serialize)]
+struct CurveJson<'a> {
+    axis: CurveAxis,
+    at: &'a [f64],
+    predicted: &'a [f64],
+    lower95: &'a [f64],
+    upper95: &'a [f64],
+    prediction_lower95: &'a [f64],
+    prediction_upper95: &'a [f64],
+}
+
+#[derive(Serialize)]
+struct PredictionsJson<'a> {
+    runs: RunsJson<'a>,
+    curve: CurveJson<'a>,
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+fn params(r: &FitReport) -> Vec<ParamRecord<'_>> {
+    r.names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let boot = r.bootstrap.as_ref();
+            ParamRecord {
+                parameter: name,
+                value: r.fit.params[i],
+                std_error: r.fit.std_errors.as_ref().and_then(|s| finite(s[i])),
+                boot_se: boot.and_then(|b| finite(b.std_errors[i])),
+                ci95_low: boot.and_then(|b| finite(b.lower95[i])),
+                ci95_high: boot.and_then(|b| finite(b.upper95[i])),
+            }
+        })
+        .collect()
+}
+
+fn csv_of<T: Serialize>(records: impl IntoIterator<Item = T>) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in records {
+        // Writing plain records of numbers and names into memory cannot fail.
+        let _ = w.serialize(r);
+    }
+    w.into_inner()
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default()
+}
+
+fn json_of<T: Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+/// The downloads of `r`, with the runs at abscissae `x` (on `axis`) and their observed targets `y`.
+pub fn exports(r: &FitReport, axis: DataAxis, x: &[f64], y: &[f64]) -> Exports {
+    let c = &r.curve;
+    let runs = r.fitted.iter().enumerate().map(|(i, &f)| PredictionRecord {
+        kind: "run",
+        at: x.get(i).copied().unwrap_or(f64::NAN),
+        observed: y.get(i).copied(),
+        predicted: f,
+        lower95: None,
+        upper95: None,
+        prediction_lower95: None,
+        prediction_upper95: None,
+    });
+    let curve = (0..c.mean.len()).map(|i| PredictionRecord {
+        kind: "curve",
+        at: c.at[i],
+        observed: None,
+        predicted: c.mean[i],
+        lower95: finite(c.lower[i]),
+        upper95: finite(c.upper[i]),
+        prediction_lower95: finite(c.prediction_lower[i]),
+        prediction_upper95: finite(c.prediction_upper[i]),
+    });
+    Exports {
+        params_csv: csv_of(params(r)),
+        params_json: json_of(&ParamsJson {
+            formula: &r.formula,
+            cost: r.fit.cost,
+            rss: r.fit.rss,
+            iterations: r.fit.iterations,
+            params: params(r),
+        }),
+        predictions_csv: csv_of(runs.chain(curve)),
+        predictions_json: json_of(&PredictionsJson {
+            runs: RunsJson {
+                axis,
+                at: x,
+                observed: y,
+                predicted: &r.fitted,
+            },
+            curve: CurveJson {
+                axis: c.axis,
+                at: &c.at,
+                predicted: &c.mean,
+                lower95: &c.lower,
+                upper95: &c.upper,
+                prediction_lower95: &c.prediction_lower,
+                prediction_upper95: &c.prediction_upper,
+            },
+        }),
+    }
+}
