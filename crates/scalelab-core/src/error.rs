@@ -202,6 +202,26 @@ impl CoreError {
         CoreErrorCode::from(self).into()
     }
 
+    /// Checks a row-major batch: `n_cols ≥ 1` (`InvalidValue`), `data.len()` a multiple of `n_cols`
+    /// (`DimensionMismatch`), all values finite (`NonFinite` named `what`, flat 0-based index).
+    /// An empty batch passes.
+    pub(crate) fn check_rows(what: &'static str, data: &[f64], n_cols: usize) -> Result<(), Self> {
+        if n_cols == 0 {
+            return Err(CoreError::InvalidValue {
+                what: "n_cols",
+                reason: "the number of columns (classes) per row must be at least 1".into(),
+            });
+        }
+        if !data.len().is_multiple_of(n_cols) {
+            return Err(CoreError::DimensionMismatch {
+                what: "data length (must be a multiple of n_cols)",
+                expected: data.len().div_ceil(n_cols) * n_cols,
+                got: data.len(),
+            });
+        }
+        CoreError::check_finite(what, data)
+    }
+
     /// `Err(NonFinite)` for NaN/±inf, `Err(OutOfRange)` for `v ≤ 0`: a scalar that must be a
     /// positive number.
     pub(crate) fn check_positive(what: &'static str, v: f64) -> Result<(), Self> {

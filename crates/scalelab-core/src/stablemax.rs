@@ -492,7 +492,7 @@ pub fn is_collapsed(z: &[f64], precision: Precision) -> Result<bool> {
 /// multiple of `n_cols` (`DimensionMismatch`), non-finite values (`NonFinite`, flat index),
 /// values beyond the format's range (`OutOfRange`).
 pub fn softmax_collapse_fraction(rows: &[f64], n_cols: usize, precision: Precision) -> Result<f64> {
-    crate::ops::check_rows("rows", rows, n_cols)?;
+    CoreError::check_rows("rows", rows, n_cols)?;
     if rows.is_empty() {
         return Err(CoreError::EmptyInput { what: "rows" });
     }

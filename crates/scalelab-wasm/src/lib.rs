@@ -14,3 +14,10 @@ pub use compute::*;
 pub use error::ScalelabError;
 pub use fit::*;
 pub use stablemax::*;
+
+/// Runs when the module is instantiated: a panic (a bug, never expected from user input) then
+/// reports its message on the console instead of a bare `RuntimeError: unreachable`.
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}

@@ -1,4 +1,5 @@
-//! Asymptotic covariance of least-squares parameters: `C = s² (JᵀJ)⁻¹` with `s² = RSS / (n − p)`.
+//! Asymptotic covariance of least-squares parameters: `C = s² (JᵀJ)⁻¹` with `s² = RSS / (n − p)`,
+//! and, for robust losses, Huber's sandwich ([`robust_covariance`]).
 //!
 //! `J` is the `n × p` Jacobian of the (weighted) residuals at the solution. `(JᵀJ)⁻¹` is formed from the
 //! SVD of the column-equilibrated Jacobian `J D⁻¹` (`D` = column norms), never from `JᵀJ` itself:
@@ -7,6 +8,8 @@
 //! test does not depend on the parameters' units. Standard errors are `√C_jj`.
 
 use nalgebra::DMatrix;
+
+use crate::fit::{losses, RobustLoss};
 
 /// A covariance matrix and the standard errors on its diagonal.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +40,67 @@ pub fn covariance(
     {
         return None;
     }
+    let inverse = inverse_normal_matrix(jacobian, n, p)?;
+    Some(scaled(inverse, p, rss / dof as f64))
+}
+
+/// Huber's covariance of an M-estimator, "H1" (Huber 1981, §7.6; statsmodels `RLM`'s default):
+///
+/// `C = k² · [Σ ψ(rᵢ)² / (n − p)] / [Σ ψ'(rᵢ) / n]² · (JᵀJ)⁻¹`, `k = 1 + (p / n) · var(ψ') / mean(ψ')²`
+///
+/// with `ψ` the derivative of the per-residual cost ([`crate::fit::losses::psi`]), `var` the population
+/// variance, `J` the residual Jacobian and `dof = n − p`. The residuals the loss down-weights no longer
+/// inflate the errors. For L2 (`ψ(r) = r`, `ψ' = 1`, `k = 1`) this is `s² (JᵀJ)⁻¹`. `None` as for
+/// [`covariance`], or when `Σ ψ' ≤ 0` (every residual beyond the loss's threshold).
+pub fn robust_covariance(
+    jacobian: &[f64],
+    n: usize,
+    p: usize,
+    residuals: &[f64],
+    loss: RobustLoss,
+    dof: usize,
+) -> Option<Covariance> {
+    if residuals.len() != n || dof == 0 || n == 0 {
+        return None;
+    }
+    if loss == RobustLoss::L2 {
+        let rss = residuals.iter().map(|r| r * r).sum();
+        return covariance(jacobian, n, p, rss, dof);
+    }
+    let (mut ss_psi, mut sum_d, mut sum_d2) = (0.0, 0.0, 0.0);
+    for &r in residuals {
+        let (psi, d) = losses::psi(loss, r);
+        ss_psi += psi * psi;
+        sum_d += d;
+        sum_d2 += d * d;
+    }
+    let nf = n as f64;
+    let mean_d = sum_d / nf;
+    if !(mean_d > 0.0 && ss_psi.is_finite()) {
+        return None;
+    }
+    let var_d = (sum_d2 / nf - mean_d * mean_d).max(0.0);
+    let k = 1.0 + (p as f64 / nf) * var_d / (mean_d * mean_d);
+    let factor = k * k * (ss_psi / dof as f64) / (mean_d * mean_d);
+    if !factor.is_finite() {
+        return None;
+    }
+    let inverse = inverse_normal_matrix(jacobian, n, p)?;
+    Some(scaled(inverse, p, factor))
+}
+
+/// `factor · inverse` with its standard errors.
+fn scaled(mut matrix: Vec<f64>, p: usize, factor: f64) -> Covariance {
+    matrix.iter_mut().for_each(|v| *v *= factor);
+    let std_errors = (0..p).map(|k| matrix[k * p + k].max(0.0).sqrt()).collect();
+    Covariance { matrix, std_errors }
+}
+
+/// `(JᵀJ)⁻¹` (row-major) from the SVD of the column-equilibrated Jacobian; `None` when singular.
+fn inverse_normal_matrix(jacobian: &[f64], n: usize, p: usize) -> Option<Vec<f64>> {
+    if p == 0 || n < p || jacobian.len() != n.checked_mul(p)? {
+        return None;
+    }
     if jacobian.iter().any(|v| !v.is_finite()) {
         return None;
     }
@@ -58,7 +122,6 @@ pub fn covariance(
     if s_max == 0.0 || s_min <= f64::EPSILON * (n.max(p) as f64) * s_max {
         return None;
     }
-    let s2 = rss / dof as f64;
     let mut matrix = vec![0.0; p * p];
     for a in 0..p {
         for b in 0..=a {
@@ -66,13 +129,12 @@ pub fn covariance(
             for (k, s) in sigma.iter().enumerate() {
                 sum += v_t[(k, a)] * v_t[(k, b)] / (s * s);
             }
-            let c = s2 * sum / (norms[a] * norms[b]);
+            let c = sum / (norms[a] * norms[b]);
             matrix[a * p + b] = c;
             matrix[b * p + a] = c;
         }
     }
-    let std_errors = (0..p).map(|k| matrix[k * p + k].max(0.0).sqrt()).collect();
-    Some(Covariance { matrix, std_errors })
+    Some(matrix)
 }
 
 #[cfg(test)]

@@ -7,54 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::fit::allocation::FLOPS_PER_PARAM_TOKEN;
 use crate::fit::schedule::{tissue_areas, DEFAULT_TISSUE_LAMBDA};
 use crate::fit::Data;
-use crate::io::csv::{column_mapping, Table};
+use crate::io::csv::{Columns, Table};
 use crate::CoreError;
-
-/// Which table columns (0-based) hold what. `None` = not in the table.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Columns {
-    /// The single input `x` of one-input laws.
-    pub x: Option<usize>,
-    /// Model size `N`.
-    pub params: Option<usize>,
-    /// Training tokens `D`.
-    pub tokens: Option<usize>,
-    /// Training compute `C` (FLOPs); gives `D = C/(6N)` when there is no tokens column.
-    pub compute: Option<usize>,
-    /// Training step (loss curves).
-    pub step: Option<usize>,
-    /// Learning rate at each step (loss curves).
-    pub lr: Option<usize>,
-    /// The target (loss).
-    pub loss: Option<usize>,
-}
-
-impl Columns {
-    /// A guess from the header names (see [`column_mapping`]); `x` defaults to the first of
-    /// params, compute, tokens, step.
-    pub fn guess(table: &Table) -> Columns {
-        let m = column_mapping(&table.columns);
-        let mut c = Columns {
-            x: None,
-            params: m.params,
-            tokens: m.tokens,
-            compute: m.compute,
-            step: m.step,
-            lr: m.learning_rate,
-            loss: m.loss,
-        };
-        if c.loss.is_none() && !table.columns.is_empty() {
-            c.loss = Some(table.columns.len() - 1);
-        }
-        c.x = c
-            .params
-            .or(c.compute)
-            .or(c.tokens)
-            .or(c.step)
-            .or_else(|| (table.columns.len() > 1).then_some(0));
-        c
-    }
-}
 
 /// The observations of a fit, plus what the page plots them against.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

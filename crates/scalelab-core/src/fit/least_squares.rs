@@ -8,9 +8,9 @@
 //! Rows with weight 0 are dropped: the model is not evaluated there and they do not count as
 //! observations. Bounds are enforced by an active set plus projection (see
 //! [`crate::fit::solvers::levenberg_marquardt`]); start values outside the bounds are clipped into
-//! them. The covariance is `s² (JᵀJ)⁻¹` with `s² = rss / (n − p)` ([`crate::fit::covariance`]), `J`
-//! the Jacobian of `r` at the solution (weights included, robust loss not), `n` the rows with
-//! positive weight.
+//! them. The covariance is `s² (JᵀJ)⁻¹` with `s² = rss / (n − p)` for L2 and Huber's sandwich "H1"
+//! for robust losses (as statsmodels `RLM`; [`crate::fit::covariance::robust_covariance`]), `J` the
+//! Jacobian of `r` at the solution (weights included), `n` the rows with positive weight.
 //!
 //! [`LeastSquaresRun`] is the same fit advanced in slices (a worker's time budget): it stops after
 //! any accepted step and resumes with identical arithmetic.
@@ -155,7 +155,11 @@ impl LeastSquaresRun {
                 jac_rows.extend((0..p).map(|j| out.jacobian[i + j * m]));
             }
         }
-        let cov = covariance::covariance(&jac_rows, problem.n_eff, p, rss, dof);
+        let kept: Vec<f64> = (0..m)
+            .filter(|&i| problem.kept(i))
+            .map(|i| out.residuals[i])
+            .collect();
+        let cov = covariance::robust_covariance(&jac_rows, problem.n_eff, p, &kept, opts.loss, dof);
         let (std_errors, covariance) = match cov {
             Some(c) => (Some(c.std_errors), Some(c.matrix)),
             None => (None, None),

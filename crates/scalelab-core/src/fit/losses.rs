@@ -74,6 +74,16 @@ pub fn rho(loss: RobustLoss, s: f64) -> [f64; 3] {
     [c2 * r0, r1, r2 / c2]
 }
 
+/// `(ψ(r), ψ'(r))` of a residual: the derivative of the per-residual cost `½ ρ_c(r²)` in `r`,
+/// `ψ(r) = ρ_c'(r²) r`, and its derivative `ψ'(r) = ρ_c'(r²) + 2 r² ρ_c''(r²)` — Huber's
+/// `ψ(r) = clip(r, −c, c)` with `ψ' = 1{|r| < c}`, and `(r, 1)` for L2. The M-estimator's influence
+/// function, as in `statsmodels.robust.norms` (there on standardised residuals).
+pub fn psi(loss: RobustLoss, r: f64) -> (f64, f64) {
+    let s = r * r;
+    let [_, d1, d2] = rho(loss, s);
+    (d1 * r, d1 + 2.0 * s * d2)
+}
+
 /// The robust cost `½ Σ ρ_c(r_i²)` of a residual vector.
 pub fn cost(loss: RobustLoss, residuals: &[f64]) -> f64 {
     match loss {

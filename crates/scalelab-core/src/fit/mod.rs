@@ -201,8 +201,8 @@ pub struct FitResult {
     pub evaluations: usize,
     /// Why it stopped.
     pub termination: Termination,
-    /// Standard errors from the covariance `s² (JᵀJ)⁻¹`, `s² = RSS/(n − p)`; `None` when singular
-    /// or `n ≤ p`.
+    /// Standard errors from the covariance (`s² (JᵀJ)⁻¹`, `s² = RSS/(n − p)`, for L2; Huber's
+    /// sandwich for robust losses: [`crate::fit::covariance`]); `None` when singular or `n ≤ p`.
     pub std_errors: Option<Vec<f64>>,
     /// Row-major `p × p` covariance, when available.
     pub covariance: Option<Vec<f64>>,

@@ -21,8 +21,12 @@
 //!   `se_ln(x) = √(gᵀ Σ g)/f`; bands `f·exp(±z·se_ln)` and `f·exp(±z·√(se_ln² + s²))` with `s²` the
 //!   variance of the log residuals (asymmetric in `f`, never negative).
 //!
-//! `z = Φ⁻¹((1 + level)/2)` ([`normal_quantile`]). These are first-order (linearised) bands: far
-//! outside the data they understate the spread of a nonlinear model; the bootstrap does not.
+//! The multiplier is Student's `t` quantile `t_{n−p}((1 + level)/2)` with the fit's residual degrees
+//! of freedom `n − p` (`n` the observations with positive weight), as `statsmodels`'
+//! `get_prediction(...).conf_int()` and `scipy.stats.t.ppf` give it; without degrees of freedom, the
+//! normal `z = Φ⁻¹((1 + level)/2)` ([`quantile`]). Both come from `statrs`. These are first-order
+//! (linearised) bands: far outside the data they understate the spread of a nonlinear model; the
+//! bootstrap does not.
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -313,41 +317,10 @@ pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
-/// `Φ⁻¹(p)`, the standard normal quantile, by Acklam's rational approximation (relative error
-/// below 1.2·10⁻⁹ on `(0, 1)`); `±inf` at 0 and 1, NaN outside `[0, 1]`.
-// Acklam's published coefficients, verbatim.
-#[allow(clippy::excessive_precision)]
-pub fn normal_quantile(p: f64) -> f64 {
-    const A: [f64; 6] = [
-        -3.969683028665376e+01,
-        2.209460984245205e+02,
-        -2.759285104469687e+02,
-        1.383577518672690e+02,
-        -3.066479806614716e+01,
-        2.506628277459239e+00,
-    ];
-    const B: [f64; 5] = [
-        -5.447609879822406e+01,
-        1.615858368580409e+02,
-        -1.556989798598866e+02,
-        6.680131188771972e+01,
-        -1.328068155288572e+01,
-    ];
-    const C: [f64; 6] = [
-        -7.784894002430293e-03,
-        -3.223964580411365e-01,
-        -2.400758277161838e+00,
-        -2.549732539343734e+00,
-        4.374664141464968e+00,
-        2.938163982698783e+00,
-    ];
-    const D: [f64; 4] = [
-        7.784695709041462e-03,
-        3.224671290700398e-01,
-        2.445134137142996e+00,
-        3.754408661907416e+00,
-    ];
-    const P_LOW: f64 = 0.02425;
+/// The `p` quantile of Student's `t` with `dof` degrees of freedom (`statrs`), or of the standard
+/// normal for `dof = None`; `±inf` at 0 and 1, NaN outside `[0, 1]` or for `dof = Some(0)`.
+pub fn quantile(p: f64, dof: Option<usize>) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
     if !(0.0..=1.0).contains(&p) {
         return f64::NAN;
     }
@@ -357,19 +330,12 @@ pub fn normal_quantile(p: f64) -> f64 {
     if p == 1.0 {
         return f64::INFINITY;
     }
-    let tail = |q: f64| {
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    };
-    if p < P_LOW {
-        tail((-2.0 * p.ln()).sqrt())
-    } else if p > 1.0 - P_LOW {
-        -tail((-2.0 * (1.0 - p).ln()).sqrt())
-    } else {
-        let q = p - 0.5;
-        let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
-            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    match dof {
+        None => Normal::standard().inverse_cdf(p),
+        Some(0) => f64::NAN,
+        Some(nu) => StudentsT::new(0.0, 1.0, nu as f64)
+            .map(|t| t.inverse_cdf(p))
+            .unwrap_or(f64::NAN),
     }
 }
 
@@ -382,6 +348,8 @@ pub struct BandOptions {
     pub residual_variance: Option<f64>,
     /// Linear bands on `f`, or bands on `ln f` mapped back by `exp` (for fits in log space).
     pub space: ResidualSpace,
+    /// Residual degrees of freedom `n − p` for Student's `t`; `None` uses the normal quantile.
+    pub dof: Option<usize>,
 }
 
 impl Default for BandOptions {
@@ -390,6 +358,7 @@ impl Default for BandOptions {
             level: 0.95,
             residual_variance: None,
             space: ResidualSpace::Linear,
+            dof: None,
         }
     }
 }
@@ -398,7 +367,7 @@ impl Default for BandOptions {
 /// (in log space) `ln f` is undefined hold NaN.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PredictionBand {
-    /// `z = Φ⁻¹((1 + level)/2)`.
+    /// The multiplier: `t_{dof}((1 + level)/2)`, or `Φ⁻¹((1 + level)/2)` without `dof`.
     pub z: f64,
     /// `f(x; θ̂)` per new input.
     pub mean: Vec<f64>,
@@ -468,7 +437,15 @@ pub fn delta_method_band(
             });
         }
     }
-    let z = normal_quantile(0.5 * (1.0 + opts.level));
+    if opts.dof == Some(0) {
+        return Err(CoreError::OutOfRange {
+            what: "residual degrees of freedom",
+            value: 0.0,
+            min: 1.0,
+            max: f64::MAX,
+        });
+    }
+    let z = quantile(0.5 * (1.0 + opts.level), opts.dof);
     let m = x_new.len() / k;
     let mut band = PredictionBand {
         z,
@@ -560,21 +537,25 @@ mod tests {
     }
 
     #[test]
-    fn normal_quantile_matches_known_values() {
-        for (p, z) in [
-            (0.975, 1.959963984540054),
-            (0.95, 1.6448536269514722),
-            (0.9, 1.2815515655446004),
-            (0.5, 0.0),
-            (0.001, -3.090232306167813),
+    fn quantiles_match_scipy() {
+        // scipy.stats.norm.ppf / scipy.stats.t.ppf.
+        for (p, dof, q) in [
+            (0.975, None, 1.959963984540054),
+            (0.95, None, 1.6448536269514722),
+            (0.001, None, -3.090232306167813),
+            (0.975, Some(3), 3.182446305284263),
+            (0.975, Some(5), 2.570581835636314),
+            (0.975, Some(20), 2.0859634472658364),
+            (0.5, Some(7), 0.0),
         ] {
             assert!(
-                (normal_quantile(p) - z).abs() <= 2e-9 * z.abs().max(1.0),
-                "{p}"
+                (quantile(p, dof) - q).abs() <= 1e-9 * q.abs().max(1.0),
+                "{p} {dof:?}"
             );
         }
-        assert!(normal_quantile(1.5).is_nan());
-        assert_eq!(normal_quantile(0.0), f64::NEG_INFINITY);
+        assert!(quantile(1.5, None).is_nan());
+        assert!(quantile(0.5, Some(0)).is_nan());
+        assert_eq!(quantile(0.0, Some(3)), f64::NEG_INFINITY);
     }
 
     #[test]

@@ -672,29 +672,51 @@ pub fn guess_role(name: &str) -> ColumnRole {
     role_score(name).0
 }
 
-/// Which column (0-based) plays each role, as guessed by [`column_mapping`].
+/// Which table column (0-based) plays each role; `None` = not in the table. [`column_mapping`]
+/// guesses it from the names, [`Columns::guess`] from a table (with the fit's defaults).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ColumnMapping {
+pub struct Columns {
+    /// The single input `x` of one-input laws.
+    pub x: Option<usize>,
     /// Model size `N`.
     pub params: Option<usize>,
     /// Training tokens `D`.
     pub tokens: Option<usize>,
-    /// Compute `C`.
+    /// Training compute `C` (FLOPs); gives `D = C/(6N)` when there is no tokens column.
     pub compute: Option<usize>,
-    /// Loss.
-    pub loss: Option<usize>,
-    /// Step.
+    /// Training step (loss curves).
     pub step: Option<usize>,
-    /// Learning rate.
-    pub learning_rate: Option<usize>,
+    /// Learning rate at each step (loss curves).
+    pub lr: Option<usize>,
+    /// The target (loss).
+    pub loss: Option<usize>,
     /// Batch size.
     pub batch_size: Option<usize>,
+}
+
+impl Columns {
+    /// [`column_mapping`] of the table's header, then the fit's defaults: the loss is the last
+    /// column when no name says so, and `x` the first of params, compute, tokens, step (else
+    /// column 0 of a table with more than one column).
+    pub fn guess(table: &Table) -> Columns {
+        let mut c = column_mapping(&table.columns);
+        if c.loss.is_none() && !table.columns.is_empty() {
+            c.loss = Some(table.columns.len() - 1);
+        }
+        c.x = c
+            .params
+            .or(c.compute)
+            .or(c.tokens)
+            .or(c.step)
+            .or_else(|| (table.columns.len() > 1).then_some(0));
+        c
+    }
 }
 
 /// Picks one column per role: the first column with a keyword name for that role (e.g. `loss`)
 /// wins over a bare symbol (e.g. `y`), which wins over nothing. So Epoch AI's Chinchilla table
 /// `x, y, color, Model Size, Training FLOP, hex_color, loss` maps `N` → 3, `C` → 4, loss → 6.
-pub fn column_mapping<S: AsRef<str>>(columns: &[S]) -> ColumnMapping {
+pub fn column_mapping<S: AsRef<str>>(columns: &[S]) -> Columns {
     let mut best: [(u8, Option<usize>); 7] = [(0, None); 7];
     for (k, name) in columns.iter().enumerate() {
         let (role, score) = role_score(name.as_ref());
@@ -712,13 +734,14 @@ pub fn column_mapping<S: AsRef<str>>(columns: &[S]) -> ColumnMapping {
             best[slot] = (score, Some(k));
         }
     }
-    ColumnMapping {
+    Columns {
+        x: None,
         params: best[0].1,
         tokens: best[1].1,
         compute: best[2].1,
         loss: best[3].1,
         step: best[4].1,
-        learning_rate: best[5].1,
+        lr: best[5].1,
         batch_size: best[6].1,
     }
 }

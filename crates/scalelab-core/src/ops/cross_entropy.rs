@@ -12,7 +12,7 @@
 use crate::stablemax::{self, Loss};
 use crate::CoreError;
 
-use super::{check_rows, map_rows};
+use super::map_rows;
 
 /// Row-wise log-softmax, oracle of the `log_softmax_rows` kernel:
 /// `out[r,c] = (x[r,c] − m_r) − ln Σ_k e^{x[r,k] − m_r}`, `m_r = max_k x[r,k]`
@@ -60,7 +60,7 @@ pub fn cross_entropy_rows(
     labels: &[u32],
     loss: Loss,
 ) -> Result<CrossEntropyRows, CoreError> {
-    check_rows("logits", logits, n_cols)?;
+    CoreError::check_rows("logits", logits, n_cols)?;
     let rows = logits.len() / n_cols;
     if labels.len() != rows {
         return Err(CoreError::DimensionMismatch {

@@ -30,7 +30,7 @@ pub fn gmm_denoiser(
     stds: &[f64],
     weights: &[f64],
 ) -> Result<Vec<f64>, CoreError> {
-    super::check_rows("x", x, d)?;
+    CoreError::check_rows("x", x, d)?;
     let k_count = stds.len();
     if k_count == 0 {
         return Err(CoreError::EmptyInput { what: "stds" });

@@ -14,33 +14,13 @@ pub mod reduce;
 use crate::stablemax;
 use crate::CoreError;
 
-/// Checks a row-major batch: `n_cols ≥ 1` (`InvalidValue`), `data.len()` a multiple of `n_cols`
-/// (`DimensionMismatch`), all values finite (`NonFinite` named `what`, flat 0-based index).
-/// An empty batch passes.
-pub(crate) fn check_rows(what: &'static str, data: &[f64], n_cols: usize) -> Result<(), CoreError> {
-    if n_cols == 0 {
-        return Err(CoreError::InvalidValue {
-            what: "n_cols",
-            reason: "the number of columns (classes) per row must be at least 1".into(),
-        });
-    }
-    if !data.len().is_multiple_of(n_cols) {
-        return Err(CoreError::DimensionMismatch {
-            what: "data length (must be a multiple of n_cols)",
-            expected: data.len().div_ceil(n_cols) * n_cols,
-            got: data.len(),
-        });
-    }
-    CoreError::check_finite(what, data)
-}
-
 /// Applies `row_map` to every row and concatenates the results.
 fn map_rows(
     data: &[f64],
     n_cols: usize,
     row_map: fn(&[f64]) -> Result<Vec<f64>, CoreError>,
 ) -> Result<Vec<f64>, CoreError> {
-    check_rows("data", data, n_cols)?;
+    CoreError::check_rows("data", data, n_cols)?;
     let mut out = Vec::with_capacity(data.len());
     for row in data.chunks_exact(n_cols) {
         out.extend(row_map(row)?);

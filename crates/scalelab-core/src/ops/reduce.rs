@@ -1,7 +1,6 @@
 //! Row-wise and global reductions (sum, max, argmax, mean): the oracles of the `reduce_rows`
 //! kernel in `scalelab-gpu` and of its two-pass global reduction `reduce_all`.
 
-use super::check_rows;
 use crate::CoreError;
 
 /// What a reduction computes over a row `x[0..n)` (or the whole input).
@@ -51,7 +50,7 @@ fn reduce(values: &[f64], op: ReduceOp) -> f64 {
 /// Zero rows give an empty vector. Errors: `n_cols == 0` (`InvalidValue`), `data.len()` not a
 /// multiple of `n_cols` (`DimensionMismatch`), NaN/±inf (`NonFinite`, flat index).
 pub fn reduce_rows(data: &[f64], n_cols: usize, op: ReduceOp) -> Result<Vec<f64>, CoreError> {
-    check_rows("data", data, n_cols)?;
+    CoreError::check_rows("data", data, n_cols)?;
     Ok(data
         .chunks_exact(n_cols)
         .map(|row| reduce(row, op))

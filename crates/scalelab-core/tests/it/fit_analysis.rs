@@ -6,10 +6,11 @@
 use scalelab_core::fit::analysis::{
     analyse, Analysis, BandKind, CurveAxis, FitRequest, Method, ModelChoice, Stage, Starts,
 };
-use scalelab_core::fit::dataset::{observations, Columns};
+use scalelab_core::fit::dataset::observations;
 use scalelab_core::fit::models::BuiltinModel;
 use scalelab_core::fit::presets::Preset;
 use scalelab_core::fit::{Data, FitOptions, ResidualSpace};
+use scalelab_core::io::csv::Columns;
 use scalelab_core::io::csv::{read_table, CsvOptions};
 use scalelab_core::Budget;
 use scalelab_core::CoreError;

@@ -287,7 +287,7 @@ fn reads_the_reference_tables() {
         assert_eq!(t.n_rows(), 1911);
         let m = column_mapping(&t.columns);
         let name = |i: Option<usize>| i.map(|i| t.columns[i].as_str());
-        assert_eq!(name(m.learning_rate), Some("lr"));
+        assert_eq!(name(m.lr), Some("lr"));
         assert_eq!(name(m.batch_size), Some("bs"));
         assert_eq!(name(m.loss), Some("loss"));
         assert_eq!(name(m.params), Some("N"));

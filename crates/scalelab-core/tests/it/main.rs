@@ -10,6 +10,9 @@ mod fit_chinchilla;
 mod fit_models;
 mod fit_nist;
 #[cfg(not(target_arch = "wasm32"))]
+mod fit_options;
+mod fit_uncertainty;
+#[cfg(not(target_arch = "wasm32"))]
 mod fuzz_inputs;
 mod io_csv;
 mod ops;

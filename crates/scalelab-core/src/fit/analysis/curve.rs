@@ -1,5 +1,6 @@
 //! The curve stage: the fitted curve at the request's curve inputs (or a default grid) with its
-//! 95 % band — the delta method where the fit has a covariance, else percentiles of the bootstrap
+//! 95 % band — the delta method where the fit has a covariance (Student's `t` with the fit's `n − p`
+//! degrees of freedom, `n` the observations with positive weight), else percentiles of the bootstrap
 //! fits' predictions at the same inputs (with at least 20 successful refits).
 
 use super::{predict_all, BandKind, Curve, CurveAxis, FitRequest};
@@ -39,12 +40,18 @@ pub(super) fn curve(
         prediction_upper: vec![f64::NAN; n],
     };
     if let Some(cov) = &fit.covariance {
-        let dof = req.data.len().saturating_sub(params.len());
+        // n counts the observations with positive weight, as the solver does.
+        let n = match &req.data.weights {
+            Some(w) => w.iter().filter(|&&v| v > 0.0).count(),
+            None => req.data.len(),
+        };
+        let dof = n.saturating_sub(params.len());
         let s2 = (dof > 0 && fit.rss.is_finite()).then(|| fit.rss / dof as f64);
         let opts = BandOptions {
             level: 0.95,
             residual_variance: s2,
             space: req.options.residual,
+            dof: (dof > 0).then_some(dof),
         };
         if let Ok(band) = uncertainty::delta_method_band(model, params, cov, &curve_x, &opts) {
             curve.lower = band.lower;

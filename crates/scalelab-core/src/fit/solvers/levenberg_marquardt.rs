@@ -617,7 +617,8 @@ impl Work {
         for j in 0..n {
             let t = x[j] - step[j];
             let c = t.clamp(settings.lower[j], settings.upper[j]);
-            clipped |= c != t;
+            // (A NaN step is no clip: without bounds there is nothing to clip into.)
+            clipped |= c != t && !t.is_nan();
             trial[j] = c;
             step[j] = c - x[j];
         }

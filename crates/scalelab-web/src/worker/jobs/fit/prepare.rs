@@ -4,10 +4,11 @@
 //! nothing but the message.
 
 use scalelab_core::fit::analysis::ModelChoice;
-use scalelab_core::fit::dataset::{observations, Columns, Observations};
+use scalelab_core::fit::dataset::{observations, Observations};
 use scalelab_core::fit::models::BuiltinModel;
 use scalelab_core::fit::presets::Preset;
 use scalelab_core::fit::Model;
+use scalelab_core::io::csv::Columns;
 use scalelab_core::io::csv::{read_table, CsvOptions, Delimiter, Table};
 use scalelab_core::CoreError;
 use serde::{Deserialize, Serialize};
