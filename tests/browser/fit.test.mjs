@@ -70,7 +70,7 @@ test("Hoffmann's 4500-start grid on the Chinchilla data in the worker matches Ep
   await page.goto(origin + "/?lab=fit&m=chinchilla&meth=hoffmann&st=grid&rs=log");
   await waitDone(page);
   await page.fill("#fit-data", text);
-  await page.waitForFunction(() => document.querySelector("#fit-data-summary")?.textContent.startsWith("240 rows"));
+  await page.waitForFunction(() => document.querySelector("#fit-table-summary")?.textContent.startsWith("240 rows"));
   // Starting values are re-derived for the new data; the grid ignores them anyway.
   await page.click("#fit-run");
   await page.waitForFunction(() => document.querySelector("#fit-status")?.dataset.state === "running");
@@ -146,7 +146,7 @@ test("upload and drop a CSV, custom formula, bootstrap, backtest, exports, URL s
   const file = join(dir, "runs.csv");
   await writeFile(file, csv);
   await page.setInputFiles("#fit-file", file);
-  await page.waitForFunction(() => document.querySelector("#fit-data-summary")?.textContent.startsWith("20 rows"));
+  await page.waitForFunction(() => document.querySelector("#fit-table-summary")?.textContent.startsWith("20 rows"));
   await page.selectOption("#fit-model", "formula");
   await page.fill("#fit-f", "c + a*x^(-b)");
   for (const [k, v] of [["s0", "1"], ["s1", "1"], ["s2", "0.5"]]) await page.fill(`#fit-${k}`, v);
@@ -187,11 +187,11 @@ test("upload and drop a CSV, custom formula, bootstrap, backtest, exports, URL s
     dt.items.add(new File(["tokens,loss\n1e6,3.1\n1e7,2.6\n1e8,2.3\n1e9,2.15\n"], "drop.csv", { type: "text/csv" }));
     document.querySelector(".dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
   });
-  await page.waitForFunction(() => document.querySelector("#fit-data-summary")?.textContent.startsWith("4 rows"));
+  await page.waitForFunction(() => document.querySelector("#fit-table-summary")?.textContent.startsWith("4 rows"));
 
   // Cancel a long job (4500 least-squares starts and 5000 bootstrap refits), then fit again.
   await page.selectOption("#fit-preset", "chinchilla");
-  await page.waitForFunction(() => document.querySelector("#fit-data-summary")?.textContent.startsWith("54 rows"));
+  await page.waitForFunction(() => document.querySelector("#fit-table-summary")?.textContent.startsWith("54 rows"));
   await page.selectOption("#fit-model", "chinchilla");
   await page.selectOption("#fit-st", "hoffmann4500");
   await page.fill("#fit-boot", "5000");
@@ -207,4 +207,142 @@ test("upload and drop a CSV, custom formula, bootstrap, backtest, exports, URL s
   assert.equal(await state(page), "done", "the same worker fits again");
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+// ---- Loss curves (issue #9 items 4, 5, 8) and layout (item 7) ----
+
+/** Starts recording long tasks (> 50 ms) on the main thread. */
+const watchLongTasks = (page) =>
+  page.evaluate(() => {
+    window.__longTasks = [];
+    window.__t0 = performance.now();
+    new PerformanceObserver((list) => window.__longTasks.push(...list.getEntries()
+      .map((e) => ({ duration: Math.round(e.duration), at: Math.round(e.startTime - window.__t0) }))))
+      .observe({ type: "longtask", buffered: false });
+    // When the fit's state changed, to place a long task in the failure message.
+    window.__states = [];
+    new MutationObserver(() => {
+      const s = document.querySelector("#fit-status")?.dataset.state;
+      if (window.__states.at(-1)?.state !== s) window.__states.push({ state: s, at: Math.round(performance.now() - window.__t0) });
+    }).observe(document.body, { subtree: true, attributes: true, childList: true });
+  });
+const longTasks = (page) => page.evaluate(() => window.__longTasks.filter((t) => t.duration > 50));
+const stateTimes = (page) => page.evaluate(() => JSON.stringify(window.__states));
+
+/** A warmup–stable–decay schedule written out per step: rates[s − 1] = η_s (step s = after s updates). */
+const wsdRates = (T, peak, final, W, decay) => Array.from({ length: T }, (_, i) => {
+  const s = i + 1;
+  if (s <= W) return peak * s / W;
+  if (s <= T - decay) return peak;
+  return peak + (final - peak) * (s - (T - decay)) / decay;
+});
+
+/** Tissue et al.'s law at every step, the momentum started after the W warmup steps (the papers). */
+function tissueCurve(rates, W, [L0, A, alpha, C], lambda = 0.999) {
+  let s1 = 0, s2 = 0, m = 0;
+  return rates.map((lr, i) => {
+    if (i >= W && i > 0) m = lambda * m + (rates[i - 1] - lr);
+    s1 += lr;
+    s2 += m;
+    return L0 + A * s1 ** -alpha - C * s2;
+  });
+}
+
+test("a loss curve logged every 100 steps fits with its named schedule; the warmup convention is a choice", async () => {
+  const { page, context, problems } = await openPage(browser, origin);
+  const rates = wsdRates(3000, 3e-4, 3e-5, 100, 600);
+  const truth = [2.6, 0.6, 0.45, 1.0];
+  const loss = tissueCurve(rates, 100, truth);
+  let csv = "step,lr,loss\n";
+  for (let s = 100; s <= 3000; s += 100) csv += `${s},${rates[s - 1]},${loss[s - 1]}\n`;
+  const q = new URLSearchParams({ lab: "fit", m: "lr_annealing", rs: "linear", data: csv, src: "wsd",
+    sch_t: "3000", sch_pk: "3e-4", sch_fl: "3e-5", sch_wu: "100", sch_dc: "600" });
+  await page.goto(origin + "/?" + q);
+  await waitDone(page);
+  assert.equal(await state(page), "done", await page.textContent("#fit-status"));
+  assert.match(await page.textContent("#schedule-summary"), /3000 steps.*100 warmup steps/);
+  assert.match(await page.textContent("#fit-obs-summary"), /30 observations; step from 100 to 3000/);
+  for (const [i, name] of ["L0", "A", "alpha", "C"].entries()) {
+    const v = await param(page, name);
+    assert.ok(Math.abs(v - truth[i]) < 1e-4 * truth[i], `${name} = ${v}`);
+  }
+  // The same rows read as one row per step are refused with the reason, next to the data.
+  await page.selectOption("#fit-src", "column");
+  await page.waitForFunction(() => document.querySelector("#fit-obs-error")?.textContent.includes("one row per step"));
+  await page.selectOption("#fit-src", "wsd");
+  // A warmup longer than the schedule is an error beside its field; the text stays.
+  await page.fill("#fit-sch_wu", "5000");
+  await page.waitForFunction(() => document.querySelector("#sch_wu-error")?.textContent.includes("out of range"));
+  assert.equal(await page.inputValue("#fit-sch_wu"), "5000");
+  assert.equal(await page.isDisabled("#fit-run"), true);
+  await page.fill("#fit-sch_wu", "100");
+  // The reference code's convention counts the warmup's rises: a different S2, so a different fit.
+  await page.selectOption("#fit-wc", "reference_code");
+  await page.waitForFunction(() => /every rate change counts/.test(document.querySelector("#schedule-summary")?.textContent));
+  await page.click("#fit-run");
+  await waitDone(page);
+  assert.ok(Math.abs((await param(page, "C")) - truth[3]) > 1e-3, "the reference convention fits these data differently");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a 10⁵-step loss curve pasted: read and fitted in the worker, no long task on the page", async () => {
+  const { page, context, problems } = await openPage(browser, origin);
+  // The Chinchilla example has no learning rates: the law waits for its data.
+  await page.goto(origin + "/?lab=fit&m=lr_annealing&rs=linear");
+  await page.waitForFunction(() => document.querySelector("#fit-obs-error")?.textContent.includes("learning rate"));
+  const T = 100_000;
+  const rates = wsdRates(T, 3e-4, 3e-5, 1000, 20_000);
+  const truth = [2.6, 0.6, 0.45, 1.0];
+  const loss = tissueCurve(rates, 1000, truth);
+  const lines = ["step,lr,loss"];
+  for (let s = 1; s <= T; s++) lines.push(`${s},${rates[s - 1]},${loss[s - 1]}`);
+  // The test's own hand-over of the text to the page is not the page's work: it happens first.
+  await page.evaluate((text) => { window.__clipboard = text; }, lines.join("\n"));
+  await watchLongTasks(page);
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.setData("text/plain", window.__clipboard);
+    const box = document.querySelector("#fit-data");
+    box.focus();
+    box.select();
+    box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction((n) => document.querySelector("#fit-obs-summary")?.textContent.startsWith(`${n} observations`), T, { timeout: 60_000 });
+  await page.click("#fit-run");
+  await waitDone(page, 180_000);
+  assert.equal(await state(page), "done", await page.textContent("#fit-status"));
+  assert.deepEqual(await longTasks(page), [], `no long task while pasting, reading, fitting and drawing (states: ${await stateTimes(page)})`);
+  const c = await param(page, "C");
+  assert.ok(Math.abs(c - 1) < 1e-4, `C = ${c}`);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("the Fit page at 360 px has no horizontal overflow; on a wide screen the chart sits beside the controls", async () => {
+  const narrow = await openPage(browser, origin, { width: 360, height: 800 });
+  await narrow.page.goto(origin + "/?lab=fit");
+  await waitDone(narrow.page);
+  await narrow.page.waitForSelector("#fit-start-table");
+  const width = await narrow.page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 360, `the page is ${width} px wide`);
+  // The tables scroll inside their own box.
+  for (const id of ["#fit-start-table", "#fit-params"]) {
+    const scroll = await narrow.page.$eval(id, (t) => getComputedStyle(t.parentElement).overflowX);
+    assert.equal(scroll, "auto", id);
+  }
+  await shot(narrow.page, "fit-360");
+  assert.deepEqual(narrow.problems, []);
+  await narrow.context.close();
+
+  const wide = await openPage(browser, origin, { width: 1440, height: 900 });
+  await wide.page.goto(origin + "/?lab=fit");
+  await waitDone(wide.page);
+  const controls = await wide.page.locator(".fit-controls").boundingBox();
+  const chart = await wide.page.locator('[data-chart="fit"]').boundingBox();
+  assert.ok(chart.x >= controls.x + controls.width - 1, `chart at x = ${chart.x}, controls end at ${controls.x + controls.width}`);
+  assert.ok(chart.y < 900, `the chart starts at y = ${chart.y}, inside the first screen`);
+  await shot(wide.page, "fit-wide");
+  assert.deepEqual(wide.problems, []);
+  await wide.context.close();
 });

@@ -60,10 +60,11 @@ function describe(err: unknown): ScalelabErrorName | "other" {
 const fitted: FitOutput = fitScalingLaw({ model: "chinchilla", x: [[1e9, 2e10]], y: [2.5], residual: "log", starts: "hoffmann4500", bootstrap: 100 });
 const frontier: number = chinchillaAllocation(406.4, 410.7, 0.34, 0.28, 1e23).params + fitted.params[0];
 const lr: number = stepLaw(1e9, 1e11).lr;
-const areas: number[] = lrScheduleAreas([1, 1, 0.5], 0.999).s2;
+const areas: number[] = lrScheduleAreas([1, 1, 0.5], { momentumDecay: 0.999 }).s2;
+const named: number[] = lrScheduleAreas({ kind: "cosine", steps: 100, peak: 1e-3, finalLr: 1e-4, warmup: 10 }, { warmup: "reference_code" }).s1;
 const list: ModelInfo[] = models();
 
-export const summary2 = [frontier, lr, areas, list];
+export const summary2 = [frontier, lr, areas, named, list];
 export const summary = [p, q, lq, g, half, e.sumExp, collapsed, onset, parsed, describe(new Error("x"))];
 
 // Kernels: ComputeContext (WebGPU with CPU fallback).

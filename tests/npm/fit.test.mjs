@@ -25,10 +25,52 @@ test("Step Law (science.md §7 item 20)", () => {
 });
 
 test("LR-schedule areas S1, S2 (science.md §7 item 21)", () => {
-  const a = scalelab.lrScheduleAreas([1, 1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5], 0.9);
+  const a = scalelab.lrScheduleAreas([1, 1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5], { momentumDecay: 0.9 });
   assert.deepEqual(a.s1.map((v) => +v.toFixed(10)), [1, 2, 3, 4, 5, 5.5, 6, 6.5, 7, 7.5]);
   const s2 = [0, 0, 0, 0, 0, 0.5, 0.95, 1.355, 1.7195, 2.04755];
   a.s2.forEach((v, i) => assert.ok(Math.abs(v - s2[i]) < 1e-12, `S2[${i}] = ${v}`));
+});
+
+test("LR-schedule areas of a named schedule with warmup: S2 = 0 through the warmup (the papers) or < 0 (the reference code)", () => {
+  const cosine = { kind: "cosine", steps: 100, peak: 1e-3, finalLr: 1e-4, warmup: 10 };
+  const paper = scalelab.lrScheduleAreas(cosine);
+  const code = scalelab.lrScheduleAreas(cosine, { warmup: "reference_code" });
+  assert.equal(paper.s1.length, 100);
+  assert.ok(Math.abs(paper.s1[9] - 1e-4 * 55) < 1e-15, `S1 after warmup ${paper.s1[9]}`);
+  assert.equal(paper.s2[9], 0);
+  assert.ok(code.s2[9] < 0);
+  assert.throws(() => scalelab.lrScheduleAreas(cosine, { warmup: "later" }), { name: "InvalidValue", message: /reference_code/ });
+  assert.throws(() => scalelab.lrScheduleAreas({ ...cosine, warmup: 101 }), { name: "OutOfRange", message: /warmup/ });
+});
+
+test("a loss curve logged every 100 steps with its named schedule fits like the curve logged every step", () => {
+  const schedule = { kind: "wsd", steps: 3000, peak: 3e-4, finalLr: 3e-5, warmup: 100, decay: 600 };
+  // The same schedule written out per step (step s = after s updates; rates[s − 1] = η_s).
+  const rates = Array.from({ length: 3000 }, (_, i) => {
+    const s = i + 1;
+    if (s <= 100) return 3e-4 * s / 100;
+    if (s <= 2400) return 3e-4;
+    return 3e-4 + (3e-5 - 3e-4) * (s - 2400) / 600;
+  });
+  // Tissue et al.'s law, exact values L0 + A·S1^(−α) − C·S2 from the package's own areas at each step.
+  const { s1, s2 } = scalelab.lrScheduleAreas(schedule);
+  const truth = [2.6, 0.6, 0.45, 1.0];
+  const law = (s) => truth[0] + truth[1] * s1[s - 1] ** -truth[2] - truth[3] * s2[s - 1];
+  const every = Array.from({ length: 3000 }, (_, i) => i + 1);
+  const sparse = every.filter((s) => s % 100 === 0);
+  const start = [2.5, 0.7, 0.4, 0.8];
+  const a = scalelab.fitScalingLaw({ model: "lr_annealing", x: every, y: every.map(law), schedule: rates, start });
+  const b = scalelab.fitScalingLaw({ model: "lr_annealing", x: sparse, y: sparse.map(law), schedule, start });
+  truth.forEach((t, j) => {
+    assert.ok(rel(a.params[j], t) < 1e-7, `every step ${a.names[j]} = ${a.params[j]}`);
+    assert.ok(rel(b.params[j], t) < 1e-7, `every 100 ${b.names[j]} = ${b.params[j]}`);
+  });
+  assert.equal(b.curve.axis, "step");
+  assert.equal(b.curve.at.at(-1), 3000, "the curve runs to the end of the schedule");
+  assert.throws(() => scalelab.fitScalingLaw({ model: "lr_annealing", x: [100, 3001], y: [3, 2.9], schedule, start }),
+    { name: "StepOutsideSchedule", message: /too short/ });
+  assert.throws(() => scalelab.fitScalingLaw({ model: "multi_power_law", x: [0, 100], y: [3, 2.9], schedule }),
+    { name: "StepOutsideSchedule", message: /before the first update/ });
 });
 
 test("fitScalingLaw recovers Hoffmann et al.'s published constants from noise-free runs", () => {

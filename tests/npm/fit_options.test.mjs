@@ -33,10 +33,7 @@ function dataFor(model, r) {
   if (model === "lr_annealing" || model === "multi_power_law") {
     const schedule = Array.from({ length: 60 }, (_, i) => 1e-3 * (i < 40 ? 1 : 0.3));
     const steps = Array.from({ length: 60 }, (_, i) => i + 1);
-    let s1 = 0;
-    const s1s = schedule.map((v) => (s1 += v));
-    const x = model === "multi_power_law" ? steps : s1s.map((v) => [v, 0]);
-    return { x, y: steps.map((t) => (2 + 3 / Math.sqrt(t)) * noise()), schedule };
+    return { x: steps, y: steps.map((t) => (2 + 3 / Math.sqrt(t)) * noise()), schedule };
   }
   const xs = Array.from({ length: 12 }, (_, i) => 10 ** (1 + i / 3));
   return { x: xs, y: xs.map((v) => (0.5 + 3 * v ** -0.4) * noise()) };
@@ -54,7 +51,9 @@ test("every option combination gives a result or a typed error, never a panic", 
       model,
       x: x.slice(0, n),
       y: y.slice(0, n),
-      schedule,
+      schedule: pick(r, [schedule, schedule, schedule && { kind: "cosine", steps: 60, peak: 1e-3, finalLr: 1e-4, warmup: 5 }]),
+      warmup: pick(r, [undefined, undefined, 0, 5, 100, "reference_code"]),
+      momentumDecay: pick(r, [undefined, 0.99, 1.5]),
       residual: pick(r, ["linear", "log", undefined]),
       loss: pick(r, ["l2", "huber", "soft_l1", "cauchy", undefined]),
       lossScale: pick(r, [1e-3, 0.05, 1, undefined]),

@@ -163,6 +163,24 @@ pub enum CoreError {
         /// The value the model returned.
         value: f64,
     },
+    /// A loss-curve step that the learning-rate schedule does not cover (see the step convention
+    /// of [`crate::fit::schedule`]).
+    #[error(
+        "{what} {index} (0-based) is at step {step}, but the learning-rate schedule covers steps 1 \
+         to {steps} (step s is after s updates with rates η_1…η_s); {hint}",
+        hint = step_hint(*.step, *.steps)
+    )]
+    StepOutsideSchedule {
+        /// What held the step (`"observation"`, `"curve input"`).
+        what: &'static str,
+        /// 0-based position of the value.
+        index: usize,
+        /// The step given.
+        step: f64,
+        /// Steps `T` of the schedule.
+        steps: usize,
+    },
+
     /// A typed formula (custom model) could not be parsed.
     #[error("formula error at character {position} (0-based) near “{token}”: {reason}")]
     InvalidFormula {
@@ -187,6 +205,18 @@ pub enum CoreError {
         /// What is wrong and how to fix it.
         reason: String,
     },
+}
+
+fn step_hint(step: f64, steps: usize) -> &'static str {
+    if step.fract() != 0.0 || !step.is_finite() {
+        "steps must be whole numbers"
+    } else if step < 1.0 {
+        "a loss before the first update has S1 = 0, where the laws are infinite: drop that row"
+    } else if steps > 0 && step > steps as f64 {
+        "the schedule is too short for the logged steps: give the rates up to the last logged step"
+    } else {
+        "give the schedule of every step"
+    }
 }
 
 impl CoreErrorCode {

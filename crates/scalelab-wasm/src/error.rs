@@ -23,6 +23,7 @@ export type ScalelabErrorName =
   | "NegativeWeight"
   | "InvalidBounds"
   | "ModelUndefined"
+  | "StepOutsideSchedule"
   | "InvalidFormula"
   | "InvalidCsv"
   // From the GPU kernels (`ComputeContext`):

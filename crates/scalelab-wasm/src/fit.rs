@@ -7,7 +7,9 @@ use scalelab_core::fit::analysis::{
 };
 use scalelab_core::fit::models::BuiltinModel;
 use scalelab_core::fit::option_names::{LossKind, MethodKind, Named, StartsKind};
-use scalelab_core::fit::schedule::{tissue_areas, DEFAULT_TISSUE_LAMBDA};
+use scalelab_core::fit::schedule::{
+    tissue_areas, LrSchedule, Schedule, WarmupChoice, DEFAULT_TISSUE_LAMBDA,
+};
 use scalelab_core::fit::{step_law, Data, FitOptions, ResidualSpace, RobustLoss, Termination};
 use scalelab_core::io::csv::{read_table, CsvOptions};
 use scalelab_core::CoreError;
@@ -52,8 +54,22 @@ export interface FitInput {
   /** Bootstrap resamples (default 0) and seed (default 0). */
   bootstrap?: number;
   seed?: number;
-  /** Per-step learning rates, for "multi_power_law". */
-  schedule?: number[];
+  /**
+   * The learning-rate schedule of every training step, for the loss-curve laws "lr_annealing" and
+   * "multi_power_law", whose input `x` is the step: step s is the state after s updates with rates
+   * η_1…η_s, so `schedule[s − 1]` is η_s and steps run from 1 to `schedule.length`. Give the rates,
+   * or a named schedule such as `{ kind: "cosine", steps: 24000, peak: 3e-4, finalLr: 3e-5, warmup: 2160 }`.
+   */
+  schedule?: number[] | NamedSchedule;
+  /**
+   * Warmup convention of the loss-curve laws: a number of warmup steps (the papers' convention:
+   * the warmup's rising rates are not rate changes), "reference_code" (they are, as in Luo et al.'s
+   * reference code), or omitted: the papers' convention with the schedule's own warmup (a named
+   * schedule's `warmup`, else the initial rise of the rates).
+   */
+  warmup?: number | "reference_code";
+  /** Tissue et al.'s momentum decay λ of S2 (default 0.999). */
+  momentumDecay?: number;
   /** Rows at which to report the curve and its band (default: chosen from the data). */
   curveInputs?: number[][];
   /** Extrapolation factor for the default curve (default 10). */
@@ -83,7 +99,7 @@ export interface FitOutput {
   bootstrap: { successful: number; stdErrors: number[]; lower95: number[]; upper95: number[] } | null;
   /** The fitted curve with its 95 % confidence band (`lower`/`upper`) and prediction band. */
   curve: {
-    axis: "x" | "compute_optimal" | "compute" | "observation";
+    axis: "x" | "compute_optimal" | "compute" | "step";
     at: number[]; mean: number[]; lower: number[]; upper: number[];
     /** How the band was made. */
     band: "delta_method" | "bootstrap" | "none";
@@ -100,6 +116,15 @@ export interface ComputeOptimal { compute: number; params: number; tokens: numbe
 
 /** A built-in law. */
 export interface ModelInfo { name: BuiltinModelName; label: string; inputs: string[]; params: string[]; formula: string }
+
+/** A schedule given by its parameters (all with a linear warmup of `warmup` steps). */
+export type NamedSchedule =
+  | { kind: "constant"; steps: number; lr: number }
+  | { kind: "cosine"; steps: number; peak: number; finalLr: number; warmup: number }
+  | { kind: "wsd"; steps: number; peak: number; finalLr: number; warmup: number; decay: number };
+
+/** Options of the loss-curve schedule (see `FitInput.warmup` and `FitInput.momentumDecay`). */
+export interface ScheduleOptions { warmup?: number | "reference_code"; momentumDecay?: number }
 
 /** A parsed numeric table. */
 export interface Table { columns: string[]; rows: number[][]; hasHeader: boolean }
@@ -139,10 +164,55 @@ struct FitInput {
     starts: Option<StartsDto>,
     bootstrap: Option<usize>,
     seed: Option<u64>,
-    schedule: Option<Vec<f64>>,
+    schedule: Option<ScheduleDto>,
+    warmup: Option<WarmupDto>,
+    momentum_decay: Option<f64>,
     curve_inputs: Option<Vec<Vec<f64>>>,
     extrapolate: Option<f64>,
     holdout: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScheduleDto {
+    Rates(Vec<f64>),
+    Named(Schedule),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WarmupDto {
+    Steps(usize),
+    Named(String),
+}
+
+/// The loss-curve schedule from the package's `schedule`, `warmup` and `momentumDecay`.
+fn lr_schedule(
+    schedule: ScheduleDto,
+    warmup: Option<WarmupDto>,
+    momentum_decay: Option<f64>,
+) -> Result<LrSchedule> {
+    let (rates, named_warmup) = match schedule {
+        ScheduleDto::Rates(rates) => (rates, None),
+        ScheduleDto::Named(s) => (s.lrs()?, Some(s.warmup_steps())),
+    };
+    let choice = match warmup {
+        None => WarmupChoice::Detected,
+        Some(WarmupDto::Steps(warmup_steps)) => WarmupChoice::Paper { warmup_steps },
+        Some(WarmupDto::Named(name)) if name == "reference_code" => WarmupChoice::ReferenceCode,
+        Some(WarmupDto::Named(name)) => {
+            return Err(invalid(
+                "warmup",
+                format!("“{name}”: give a number of warmup steps or \"reference_code\""),
+            ))
+        }
+    };
+    Ok(LrSchedule::with_choice(
+        rates,
+        named_warmup,
+        choice,
+        momentum_decay.unwrap_or(DEFAULT_TISSUE_LAMBDA),
+    )?)
 }
 
 /// The option value named `name` (one of `T`'s names), or an error listing them.
@@ -227,11 +297,17 @@ fn request(input: FitInput) -> Result<FitRequest> {
             seed: input.seed.unwrap_or(0),
         },
     };
+    let schedule = match input.schedule {
+        Some(s) => Some(lr_schedule(s, input.warmup, input.momentum_decay)?),
+        None => None,
+    };
     let start = match (input.start, &model) {
         (Some(s), _) => s,
-        (None, ModelChoice::Builtin { model }) => model.default_start(&data),
+        (None, ModelChoice::Builtin { model }) => {
+            model.default_start_with(&data, schedule.as_ref())
+        }
         (None, ModelChoice::Formula { .. }) => {
-            let built = model.build(input.schedule.as_deref())?;
+            let built = model.build(schedule.as_ref())?;
             vec![1.0; built.param_names().len()]
         }
     };
@@ -242,7 +318,7 @@ fn request(input: FitInput) -> Result<FitRequest> {
     Ok(FitRequest {
         model,
         data,
-        schedule: input.schedule,
+        schedule,
         start,
         options: FitOptions {
             residual,
@@ -482,14 +558,32 @@ pub fn chinchilla_allocation(
 }
 
 /// Tissue et al.'s forward area `S1` and annealing area `S2` at every step of a learning-rate
-/// schedule (λ defaults to 0.999).
+/// schedule (per-step rates or a named schedule; `options` as `FitInput.warmup` and
+/// `FitInput.momentumDecay`). Index `k` of each array holds step `k + 1`.
 #[wasm_bindgen(js_name = lrScheduleAreas, unchecked_return_type = "{ s1: number[]; s2: number[] }")]
 pub fn lr_schedule_areas(
-    #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] lrs: &[f64],
-    lambda: Option<f64>,
+    #[wasm_bindgen(unchecked_param_type = "number[] | NamedSchedule")] schedule: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ScheduleOptions | undefined")] options: JsValue,
 ) -> Result<JsValue> {
-    let a = tissue_areas(lrs, lambda.unwrap_or(DEFAULT_TISSUE_LAMBDA))?;
-    Ok(to_js(&a))
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct Options {
+        warmup: Option<WarmupDto>,
+        momentum_decay: Option<f64>,
+    }
+    let schedule: ScheduleDto = serde_wasm_bindgen::from_value(schedule).map_err(|e| {
+        invalid(
+            "schedule",
+            format!("give per-step rates or a named schedule ({e})"),
+        )
+    })?;
+    let options: Options = if options.is_undefined() || options.is_null() {
+        Options::default()
+    } else {
+        serde_wasm_bindgen::from_value(options).map_err(|e| invalid("options", e.to_string()))?
+    };
+    let s = lr_schedule(schedule, options.warmup, options.momentum_decay)?;
+    Ok(to_js(&tissue_areas(&s)?))
 }
 
 /// The Step Law (StepFun 2025): optimal peak learning rate `1.79·N^(−0.713)·D^(0.307)` and batch size

@@ -1,9 +1,13 @@
-//! `cargo xtask bench [site|kernels]` (both by default): the measurements behind BENCHMARKS.md.
+//! `cargo xtask bench [site|kernels|loss-curve]` (all by default): the measurements behind
+//! BENCHMARKS.md.
 //!
 //! - `site`: builds the release site, then `bench/site.mjs` (first-load size, time to interactive).
 //! - `kernels`: builds the npm package, then in one run: `bench/kernels/run.mjs` (our WebGPU matmul
 //!   against `@tensorflow/tfjs-backend-webgpu` in the same headless Chromium), the native Vulkan
 //!   (lavapipe) matmul example, and numpy's sgemm (`bench/sgemm_numpy.py`, the CPU ceiling).
+//! - `loss-curve`: builds the release site, then `bench/loss_curve_paste.mjs` (paste-to-fit time on
+//!   the Fit page against rows, for the loss-curve laws) and its scipy peer
+//!   (`bench/loss_curve_scipy.py`) on the same files.
 
 use crate::run;
 use crate::setup;
@@ -16,17 +20,22 @@ pub fn run(root: &Path, which: Option<&str>) -> Result<(), String> {
     match which {
         None => {
             site(root)?;
-            kernels(root)
+            kernels(root)?;
+            loss_curve(root)
         }
         Some("site") => site(root),
         Some("kernels") => kernels(root),
+        Some("loss-curve") => {
+            build_site(root)?;
+            loss_curve(root)
+        }
         Some(other) => Err(format!(
-            "unknown benchmark “{other}”; use `cargo xtask bench [site|kernels]`"
+            "unknown benchmark “{other}”; use `cargo xtask bench [site|kernels|loss-curve]`"
         )),
     }
 }
 
-fn site(root: &Path) -> Result<(), String> {
+fn build_site(root: &Path) -> Result<(), String> {
     run::step(
         root,
         "trunk build --release",
@@ -34,7 +43,11 @@ fn site(root: &Path) -> Result<(), String> {
         &["build", "--release"],
         &[],
     )
-    .into_result()?;
+    .into_result()
+}
+
+fn site(root: &Path) -> Result<(), String> {
+    build_site(root)?;
     run::step(
         root,
         "first-load size and time to interactive",
@@ -79,12 +92,32 @@ fn kernels(root: &Path) -> Result<(), String> {
         &[],
     )
     .into_result()?;
-    let python = setup::python_with_numpy(root)?;
+    let python = setup::python_with(root, &["numpy"])?;
     run::step(
         root,
         "numpy sgemm (OpenBLAS), the CPU ceiling",
         &python,
         &["bench/sgemm_numpy.py", "256", "512", "1024"],
+        &[],
+    )
+    .into_result()
+}
+
+fn loss_curve(root: &Path) -> Result<(), String> {
+    run::step(
+        root,
+        "paste-to-fit of loss curves on the Fit page (headless Chromium)",
+        "node",
+        &["bench/loss_curve_paste.mjs"],
+        &[],
+    )
+    .into_result()?;
+    let python = setup::python_with(root, &["numpy", "scipy"])?;
+    run::step(
+        root,
+        "the same curves read with numpy and fitted with scipy",
+        &python,
+        &["bench/loss_curve_scipy.py"],
         &[],
     )
     .into_result()

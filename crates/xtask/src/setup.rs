@@ -305,44 +305,46 @@ fn build_npm_package(root: &Path) -> Result<(), String> {
     )
 }
 
-/// A Python with numpy for the CPU-ceiling benchmark: `SCALELAB_PYTHON` if set, else `python3` if it
-/// imports numpy, else a virtual environment in `target/bench-venv` with numpy installed from PyPI.
-pub fn python_with_numpy(root: &Path) -> Result<String, String> {
+/// A Python for the benchmarks' peers that imports `packages`: `SCALELAB_PYTHON` if set, else
+/// `python3` if it imports them, else a virtual environment in `target/bench-venv` with them
+/// installed from PyPI.
+pub fn python_with(root: &Path, packages: &[&str]) -> Result<String, String> {
     if let Ok(python) = std::env::var("SCALELAB_PYTHON") {
         return Ok(python);
     }
-    let has_numpy = |python: &str| {
+    let script = packages
+        .iter()
+        .map(|p| format!("import {p}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let has = |python: &str| {
         std::process::Command::new(python)
-            .args(["-c", "import numpy"])
+            .args(["-c", &script])
             .stderr(std::process::Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
     };
-    if has_numpy("python3") {
+    if has("python3") {
         return Ok("python3".into());
     }
     let venv = root.join("target/bench-venv");
     let python = venv.join("bin/python").to_string_lossy().into_owned();
-    if !has_numpy(&python) {
+    if !has(&python) {
         need(
             run::step(
                 root,
-                "Python venv with numpy (target/bench-venv)",
+                "Python venv for the peers (target/bench-venv)",
                 "python3",
                 &["-m", "venv", &venv.to_string_lossy()],
                 &[],
             ),
             "python3 -m venv",
         )?;
+        let mut args = vec!["-m", "pip", "install", "--quiet"];
+        args.extend_from_slice(packages);
         need(
-            run::step(
-                root,
-                "pip install numpy",
-                &python,
-                &["-m", "pip", "install", "--quiet", "numpy"],
-                &[],
-            ),
-            "pip install numpy",
+            run::step(root, "pip install (benchmark peers)", &python, &args, &[]),
+            "pip install",
         )?;
     }
     Ok(python)

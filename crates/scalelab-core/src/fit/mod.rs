@@ -14,6 +14,7 @@
 //! in log space. Cost = `½ Σ ρ(r_i²)` with `ρ` the robust loss (`ρ(s) = s` for L2), as in
 //! `scipy.optimize.least_squares`.
 
+use crate::CoreError;
 use serde::{Deserialize, Serialize};
 
 pub mod allocation;
@@ -44,6 +45,13 @@ pub trait Model: Send + Sync {
     fn eval(&self, x: &[f64], theta: &[f64], grad: Option<&mut [f64]>) -> f64;
     /// A human-readable formula, e.g. `E + A/N^α + B/D^β`.
     fn formula(&self) -> String;
+    /// Checks row-major inputs beyond finiteness before a fit (`what` names the rows in errors,
+    /// e.g. `"observation"`). Every input is fine by default; the loss-curve laws reject steps
+    /// outside their schedule ([`CoreError::StepOutsideSchedule`]).
+    fn check_inputs(&self, what: &'static str, x: &[f64]) -> Result<(), CoreError> {
+        let _ = (what, x);
+        Ok(())
+    }
 }
 
 /// Observations for a fit.

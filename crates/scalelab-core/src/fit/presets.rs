@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::fit::models::{
     BrokenPowerLaw, BuiltinModel, Chinchilla, Kaplan, LrAnnealing, PowerLawPlusConstant,
 };
-use crate::fit::schedule::{cosine, tissue_areas, DEFAULT_TISSUE_LAMBDA};
+use crate::fit::schedule::{cosine, LrSchedule};
 use crate::fit::Model;
 
 /// The generated example data sets.
@@ -134,14 +134,14 @@ impl Preset {
                 // Learning rates in units of 1e-4 (peak 3, final 0.3) keep the law's parameters O(1).
                 let lrs = cosine(steps, 3.0, 0.3, 100).unwrap_or_default();
                 let theta = [2.5, 5.0, 0.5, 1e-4];
-                if let Ok(areas) = tissue_areas(&lrs, DEFAULT_TISSUE_LAMBDA) {
+                if let Ok(law) = LrAnnealing::new(&LrSchedule::new(lrs.clone())) {
                     for (k, lr) in lrs.iter().enumerate() {
-                        let l = LrAnnealing.eval(&[areas.s1[k], areas.s2[k]], &theta, None)
-                            * noise(0.003);
-                        if k % 10 == 9 {
-                            out.push_str(&format!("{},{lr:.6},{l:.6}\n", k + 1));
+                        let step = k + 1;
+                        if step % 10 == 0 {
+                            let l = law.eval(&[step as f64], &theta, None) * noise(0.003);
+                            out.push_str(&format!("{step},{lr:.6},{l:.6}\n"));
                         } else {
-                            out.push_str(&format!("{},{lr:.6},\n", k + 1));
+                            out.push_str(&format!("{step},{lr:.6},\n"));
                         }
                     }
                 }

@@ -6,10 +6,11 @@
 use scalelab_core::fit::analysis::{
     analyse, Analysis, BandKind, CurveAxis, FitRequest, Method, ModelChoice, Stage, Starts,
 };
-use scalelab_core::fit::dataset::observations;
+use scalelab_core::fit::dataset::{observations, CurveOptions, ScheduleSource};
 use scalelab_core::fit::models::BuiltinModel;
 use scalelab_core::fit::presets::Preset;
-use scalelab_core::fit::{Data, FitOptions, ResidualSpace};
+use scalelab_core::fit::schedule::{LrSchedule, Schedule, WarmupChoice};
+use scalelab_core::fit::{Data, FitOptions, Model, ResidualSpace};
 use scalelab_core::io::csv::Columns;
 use scalelab_core::io::csv::{read_table, CsvOptions};
 use scalelab_core::Budget;
@@ -19,9 +20,9 @@ fn rel(a: f64, b: f64) -> f64 {
     ((a - b) / b).abs()
 }
 
-fn request(model: BuiltinModel, data: Data, schedule: Option<Vec<f64>>) -> FitRequest {
+fn request(model: BuiltinModel, data: Data, schedule: Option<LrSchedule>) -> FitRequest {
     FitRequest {
-        start: model.default_start(&data),
+        start: model.default_start_with(&data, schedule.as_ref()),
         model: ModelChoice::Builtin { model },
         data,
         schedule,
@@ -47,8 +48,14 @@ fn preset_observations(p: Preset) -> (FitRequest, Vec<String>) {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let obs =
-        observations(&table, &inputs, &Columns::guess(&table), None, true).expect("observations");
+    let obs = observations(
+        &table,
+        &inputs,
+        &Columns::guess(&table),
+        &CurveOptions::default(),
+        true,
+    )
+    .expect("observations");
     (request(p.model(), obs.data, obs.schedule), table.columns)
 }
 
@@ -144,7 +151,14 @@ fn tokens_come_from_compute_and_schedules_give_tissue_areas() {
     )
     .unwrap();
     let inputs = vec!["N".to_string(), "D".to_string()];
-    let obs = observations(&table, &inputs, &Columns::guess(&table), None, true).unwrap();
+    let obs = observations(
+        &table,
+        &inputs,
+        &Columns::guess(&table),
+        &CurveOptions::default(),
+        true,
+    )
+    .unwrap();
     // D = C/(6N): 6e19/(6·1e9) = 1e10, 2.4e20/(6·2e9) = 2e10.
     assert_eq!(obs.data.x, vec![1e9, 1e10, 2e9, 2e10]);
 
@@ -166,7 +180,11 @@ fn tokens_come_from_compute_and_schedules_give_tissue_areas() {
     }
     let table = read_table(&csv, &CsvOptions::default()).unwrap();
     let inputs = vec!["S1".to_string(), "S2".to_string()];
-    let obs = observations(&table, &inputs, &Columns::guess(&table), Some(0.9), true).unwrap();
+    let curve = CurveOptions {
+        momentum_decay: 0.9,
+        ..CurveOptions::default()
+    };
+    let obs = observations(&table, &inputs, &Columns::guess(&table), &curve, true).unwrap();
     assert_eq!(
         obs.rows,
         vec![2, 5, 8],
@@ -190,7 +208,13 @@ fn bad_rows_are_named_by_line_and_column() {
     )
     .unwrap();
     let inputs = vec!["N".to_string(), "D".to_string()];
-    match observations(&table, &inputs, &Columns::guess(&table), None, true) {
+    match observations(
+        &table,
+        &inputs,
+        &Columns::guess(&table),
+        &CurveOptions::default(),
+        true,
+    ) {
         Err(CoreError::InvalidCsv { row, column, .. }) => assert_eq!((row, column), (3, 1)),
         other => panic!("{other:?}"),
     }
@@ -199,7 +223,7 @@ fn bad_rows_are_named_by_line_and_column() {
         &table,
         &["x".to_string()],
         &Columns::guess(&table),
-        None,
+        &CurveOptions::default(),
         true,
     ) {
         Err(CoreError::InvalidCsv {
@@ -218,7 +242,7 @@ fn bad_rows_are_named_by_line_and_column() {
         &table,
         &["S1".to_string(), "S2".to_string()],
         &Columns::guess(&table),
-        None,
+        &CurveOptions::default(),
         true,
     )
     .unwrap_err();
@@ -437,4 +461,187 @@ fn settings_out_of_range_are_errors_not_replaced() {
             other => panic!("{what}: {:?}", other.map(|_| ())),
         }
     }
+}
+
+/// A `step,lr,loss` table of a law's exact values at `steps` under `rates` (η_s in the lr column).
+fn curve_csv(law: &dyn Model, theta: &[f64], rates: &[f64], steps: &[usize]) -> String {
+    let mut csv = String::from("step,lr,loss\n");
+    for &s in steps {
+        let y = law.eval(&[s as f64], theta, None);
+        csv.push_str(&format!("{s},{:e},{y:e}\n", rates[s - 1]));
+    }
+    csv
+}
+
+fn curve_fit(
+    model: BuiltinModel,
+    csv: &str,
+    curve: &CurveOptions,
+    start: &[f64],
+) -> Result<Vec<f64>, CoreError> {
+    let table = read_table(csv, &CsvOptions::default())?;
+    let inputs = vec!["step".to_string()];
+    let obs = observations(&table, &inputs, &Columns::guess(&table), curve, true)?;
+    let mut req = request(model, obs.data, obs.schedule);
+    req.start = start.to_vec();
+    req.options.residual = ResidualSpace::Linear;
+    Ok(analyse(&req)?.fit.params)
+}
+
+#[test]
+fn a_curve_logged_every_100_steps_fits_like_every_step() {
+    // A 2000-step cosine run with 100 warmup steps; the laws' exact values (no noise), so both
+    // tables must give the generating parameters back.
+    let schedule = Schedule::Cosine {
+        steps: 2000,
+        peak: 3e-4,
+        final_lr: 3e-5,
+        warmup: 100,
+    };
+    let rates = schedule.lrs().unwrap();
+    let every_step: Vec<usize> = (1..=2000).collect();
+    let every_100: Vec<usize> = (1..=20).map(|k| 100 * k).collect();
+    let cases: [(BuiltinModel, Vec<f64>); 2] = [
+        (
+            BuiltinModel::MultiPowerLaw,
+            scalelab_core::fit::models::LUO_100M.to_vec(),
+        ),
+        (BuiltinModel::LrAnnealing, vec![2.6, 0.6, 0.45, 1.0]),
+    ];
+    for (model, truth) in cases {
+        let law = model
+            .model_with_schedule(&schedule.lr_schedule().unwrap())
+            .unwrap();
+        let start: Vec<f64> = truth
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * if i % 2 == 0 { 1.01 } else { 0.99 })
+            .collect();
+        // Every step: the learning-rate column is the schedule.
+        let full = curve_fit(
+            model,
+            &curve_csv(law.as_ref(), &truth, &rates, &every_step),
+            &CurveOptions::default(),
+            &start,
+        )
+        .unwrap();
+        // Every 100 steps: the named schedule gives the rates in between; the column must agree.
+        let named = CurveOptions {
+            source: ScheduleSource::Named {
+                schedule: schedule.clone(),
+            },
+            ..CurveOptions::default()
+        };
+        let sparse_csv = curve_csv(law.as_ref(), &truth, &rates, &every_100);
+        let sparse = curve_fit(model, &sparse_csv, &named, &start).unwrap();
+        for (i, t) in truth.iter().enumerate() {
+            assert!(rel(full[i], *t) < 1e-6, "{model} every step: {full:?}");
+            assert!(rel(sparse[i], *t) < 1e-6, "{model} every 100: {sparse:?}");
+        }
+        // The same sparse table read as one row per step is refused, not summed row by row.
+        match curve_fit(model, &sparse_csv, &CurveOptions::default(), &start) {
+            Err(CoreError::InvalidCsv { row, reason, .. }) => {
+                assert_eq!(row, 2, "{reason}");
+                assert!(reason.contains("one row per step"), "{reason}");
+            }
+            other => panic!("{model}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn steps_follow_one_convention() {
+    let rates = vec![1e-3; 30];
+    let law = BuiltinModel::MultiPowerLaw
+        .model_with_schedule(&LrSchedule::new(rates.clone()))
+        .unwrap();
+    let theta = scalelab_core::fit::models::LUO_100M;
+    let start = theta.to_vec();
+    // Steps 1 … n with n rates: the last row is the state after all n updates.
+    let steps: Vec<usize> = (1..=30).collect();
+    let csv = curve_csv(law.as_ref(), &theta, &rates, &steps);
+    let ok = curve_fit(
+        BuiltinModel::LrAnnealing,
+        &csv,
+        &CurveOptions::default(),
+        &[2.6, 0.6, 0.45, 1.0],
+    );
+    assert!(ok.is_ok(), "{ok:?}");
+    // A row at step 0 (before any update) is named by line and column.
+    let with_zero = csv.replacen("step,lr,loss\n", "step,lr,loss\n0,1e-3,9.0\n", 1);
+    match curve_fit(
+        BuiltinModel::MultiPowerLaw,
+        &with_zero,
+        &CurveOptions::default(),
+        &start,
+    ) {
+        Err(CoreError::InvalidCsv {
+            row,
+            column,
+            reason,
+            ..
+        }) => {
+            assert_eq!((row, column), (2, 1));
+            assert!(reason.contains("step 0"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A named schedule shorter than the logged steps is its own error.
+    let short = CurveOptions {
+        source: ScheduleSource::Named {
+            schedule: Schedule::Constant {
+                steps: 20,
+                lr: 1e-3,
+            },
+        },
+        warmup: WarmupChoice::Detected,
+        ..CurveOptions::default()
+    };
+    match curve_fit(BuiltinModel::MultiPowerLaw, &csv, &short, &start) {
+        Err(
+            e @ CoreError::StepOutsideSchedule {
+                index: 20,
+                steps: 20,
+                ..
+            },
+        ) => {
+            assert!(e.to_string().contains("too short"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A learning-rate column that disagrees with the named schedule names its cell.
+    let wrong = CurveOptions {
+        source: ScheduleSource::Named {
+            schedule: Schedule::Constant {
+                steps: 30,
+                lr: 2e-3,
+            },
+        },
+        ..CurveOptions::default()
+    };
+    match curve_fit(BuiltinModel::MultiPowerLaw, &csv, &wrong, &start) {
+        Err(CoreError::InvalidCsv { row, column, .. }) => assert_eq!((row, column), (2, 2)),
+        other => panic!("{other:?}"),
+    }
+    // Through the request: a step past the schedule is a typed error, not a NaN at the start.
+    let mut req = request(
+        BuiltinModel::MultiPowerLaw,
+        Data {
+            n_inputs: 1,
+            x: vec![10.0, 20.0, 31.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+            y: vec![3.0; 8],
+            weights: None,
+        },
+        Some(LrSchedule::new(rates)),
+    );
+    req.start = start;
+    assert!(matches!(
+        analyse(&req),
+        Err(CoreError::StepOutsideSchedule {
+            what: "observation",
+            index: 2,
+            steps: 30,
+            ..
+        })
+    ));
 }

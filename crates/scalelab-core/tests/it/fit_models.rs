@@ -16,7 +16,7 @@ use scalelab_core::fit::models::{
     PowerLawPlusConstant, HOFFMANN_ROUNDED, KAPLAN_TABLE2, LUO_100M,
 };
 use scalelab_core::fit::schedule::{
-    cosine, tissue_areas, tissue_inputs, wsd, Schedule, TissueAreas,
+    cosine, tissue_areas, wsd, LrSchedule, Schedule, TissueAreas, WarmupConvention,
 };
 use scalelab_core::fit::step_law::{optimal_batch_tokens, optimal_lr, step_law};
 use scalelab_core::fit::{Data, Model};
@@ -160,10 +160,20 @@ fn bnsl_values_match_science_item_19() {
     );
 }
 
+/// A schedule with the given warmup convention and momentum decay.
+fn schedule_with(rates: Vec<f64>, warmup: WarmupConvention, momentum_decay: f64) -> LrSchedule {
+    LrSchedule {
+        rates,
+        warmup,
+        momentum_decay,
+    }
+}
+
 #[test]
 fn tissue_areas_match_science_item_21() {
-    let lrs = [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5];
-    let a = tissue_areas(&lrs, 0.9).unwrap();
+    let lrs = vec![1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5];
+    let schedule = schedule_with(lrs.clone(), WarmupConvention::ReferenceCode, 0.9);
+    let a = tissue_areas(&schedule).unwrap();
     assert_all_close(
         &a.s1,
         &[1.0, 2.0, 3.0, 4.0, 5.0, 5.5, 6.0, 6.5, 7.0, 7.5],
@@ -178,10 +188,13 @@ fn tissue_areas_match_science_item_21() {
         1e-12,
         "S2",
     );
+    // Without a warmup both conventions agree.
+    let paper = schedule_with(lrs, WarmupConvention::Paper { warmup_steps: 0 }, 0.9);
+    assert_eq!(tissue_areas(&paper).unwrap(), a);
     // science.md §4e: a single drop Δ gives S2 → Δ/(1−λ).
     let mut long = vec![1.0; 5];
     long.extend(vec![0.5; 5000]);
-    let a = tissue_areas(&long, 0.999).unwrap();
+    let a = tissue_areas(&LrSchedule::new(long)).unwrap();
     assert_close(
         *a.s2.last().unwrap(),
         0.5 / 0.001 * (1.0 - 0.999f64.powi(5000)),
@@ -189,16 +202,37 @@ fn tissue_areas_match_science_item_21() {
         0.0,
         "S2 limit",
     );
-    // The law on those inputs: L0 + A·S1^(−α) − C·S2 at step 7 (index 6): S1 = 6, S2 = 0.95.
-    let x = tissue_inputs(&tissue_areas(&lrs, 0.9).unwrap(), &[6.0]).unwrap();
+    // The law at step 7 (after seven updates): S1 = 6, S2 = 0.95, as its formula with S1, S2 as
+    // inputs (FormulaModel, an independent evaluator) gives.
+    let law = LrAnnealing::new(&schedule).unwrap();
     let theta = [2.0, 1.5, 0.5, 0.1];
     assert_close(
-        LrAnnealing.eval(&x, &theta, None),
+        law.eval(&[7.0], &theta, None),
         2.0 + 1.5 / 6f64.sqrt() - 0.1 * 0.95,
         1e-12,
         0.0,
         "LrAnnealing",
     );
+    let formula = FormulaModel::new("L0 + A*S1^(-alpha) - C*S2", &["S1", "S2"]).unwrap();
+    let names = formula.param_names();
+    let by_name: Vec<f64> = names
+        .iter()
+        .map(|n| {
+            theta[["L0", "A", "alpha", "C"]
+                .iter()
+                .position(|m| m == n)
+                .unwrap()]
+        })
+        .collect();
+    assert_close(
+        formula.eval(&[6.0, 0.95], &by_name, None),
+        law.eval(&[7.0], &theta, None),
+        1e-14,
+        0.0,
+        "LrAnnealing as a formula",
+    );
+    assert!(law.eval(&[0.0], &theta, None).is_nan());
+    assert!(law.eval(&[11.0], &theta, None).is_nan());
 }
 
 #[test]
@@ -281,7 +315,14 @@ type GradientCase = (Box<dyn Model>, Vec<f64>, Vec<f64>);
 fn gradient_cases() -> Vec<GradientCase> {
     let bnsl2 = [0.5, 2.0, 0.3, 0.4, 50.0, 0.7, -0.2, 5e3, 1.5];
     let bnsl3 = [0.5, 2.0, 0.3, 0.4, 50.0, 0.7, -0.2, 5e3, 1.5, 0.5, 1e6, 0.3];
-    let mpl = MultiPowerLaw::new(&small_schedule()).unwrap();
+    let mpl = MultiPowerLaw::new(&LrSchedule::new(small_schedule())).unwrap();
+    let mpl_reference = MultiPowerLaw::new(&schedule_with(
+        small_schedule(),
+        WarmupConvention::ReferenceCode,
+        0.999,
+    ))
+    .unwrap();
+    let annealing = LrAnnealing::new(&LrSchedule::new(small_schedule())).unwrap();
     let mut mpl_theta = LUO_100M.to_vec();
     mpl_theta[3] = 400.0;
     let mut cases: Vec<GradientCase> = Vec::new();
@@ -309,15 +350,18 @@ fn gradient_cases() -> Vec<GradientCase> {
         cases.push((Box::new(Chinchilla), vec![n, d], EPOCH_ITEM16.to_vec()));
         cases.push((Box::new(Kaplan), vec![n, d], KAPLAN_TABLE2.to_vec()));
     }
-    for (s1, s2) in [(0.5, 0.0), (6.0, 0.95), (300.0, 40.0)] {
+    for step in [1.0, 10.0, 25.0, 150.0, 240.0] {
         cases.push((
-            Box::new(LrAnnealing),
-            vec![s1, s2],
-            vec![2.0, 1.5, 0.5, 0.1],
+            Box::new(annealing.clone()),
+            vec![step],
+            vec![2.0, 1.5, 0.5, 100.0],
         ));
-    }
-    for step in [0.0, 10.0, 25.0, 150.0, 239.0] {
         cases.push((Box::new(mpl.clone()), vec![step], mpl_theta.clone()));
+        cases.push((
+            Box::new(mpl_reference.clone()),
+            vec![step],
+            mpl_theta.clone(),
+        ));
     }
     cases
 }
@@ -384,12 +428,13 @@ fn builtin_formulas_parse_to_the_same_function() {
     }
 }
 
-/// The multi-power law written out naively from the reference definition (O(s²) per step):
-/// `L = L0 + A·S1^(−α) + B·Σ_{m=1}^{s} (η_m − η_{m−1})(1 − (1 + C η_m^(−γ) Σ_{j=m}^{s} η_j)^(−β))`.
-fn naive_mpl(lrs: &[f64], s: usize, t: &[f64]) -> f64 {
+/// The multi-power law written out naively (O(s²) per step) in the reference code's 0-based
+/// indexing, with the rate changes counted from index `from`:
+/// `L = L0 + A·S1^(−α) + B·Σ_{m=from}^{s} (η_m − η_{m−1})(1 − (1 + C η_m^(−γ) Σ_{j=m}^{s} η_j)^(−β))`.
+fn naive_mpl(lrs: &[f64], s: usize, t: &[f64], from: usize) -> f64 {
     let s1: f64 = lrs[..=s].iter().sum();
     let mut ld = 0.0;
-    for m in 1..=s {
+    for m in from.max(1)..=s {
         let sk: f64 = lrs[m..=s].iter().sum();
         ld += (lrs[m] - lrs[m - 1]) * (1.0 - (1.0 + t[4] * lrs[m].powf(-t[6]) * sk).powf(-t[5]));
     }
@@ -408,16 +453,24 @@ fn multi_power_law_matches_the_naive_definition() {
         .lrs()
         .unwrap(),
     ] {
-        let m = MultiPowerLaw::new(&lrs).unwrap();
-        for s in [0, 1, 7, lrs.len() / 2, lrs.len() - 1] {
-            let want = naive_mpl(&lrs, s, &LUO_100M);
-            assert_close(
-                m.eval(&[s as f64], &LUO_100M, None),
-                want,
-                1e-12,
-                1e-14,
-                &format!("step {s}"),
-            );
+        // Step s (after s updates) is the reference code's index s − 1. The papers' convention
+        // counts changes after the warmup W only (index ≥ W); the reference code's all of them.
+        let w = scalelab_core::fit::schedule::warmup_steps(&lrs);
+        for (warmup, from) in [
+            (WarmupConvention::ReferenceCode, 1),
+            (WarmupConvention::Paper { warmup_steps: w }, w),
+        ] {
+            let m = MultiPowerLaw::new(&schedule_with(lrs.clone(), warmup, 0.999)).unwrap();
+            for s in [1, 2, 8, w + 1, lrs.len() / 2, lrs.len()] {
+                let want = naive_mpl(&lrs, s - 1, &LUO_100M, from);
+                assert_close(
+                    m.eval(&[s as f64], &LUO_100M, None),
+                    want,
+                    1e-12,
+                    1e-14,
+                    &format!("step {s}, {warmup:?}"),
+                );
+            }
         }
     }
 }
@@ -475,19 +528,18 @@ fn registry_serialises_as_snake_case_names() {
         serde_json::to_string(&BuiltinModel::BrokenPowerLaw2).unwrap(),
         "\"broken_power_law_2\""
     );
-    let m = BuiltinModel::MultiPowerLaw
-        .model_with_schedule(&small_schedule())
-        .unwrap();
-    assert!(m.eval(&[100.0], &LUO_100M, None).is_finite());
-    assert!(BuiltinModel::MultiPowerLaw
-        .model()
-        .eval(&[1.0], &LUO_100M, None)
-        .is_nan());
-    assert!(BuiltinModel::MultiPowerLaw
-        .model_with_schedule(&[])
-        .is_err());
+    for b in [BuiltinModel::MultiPowerLaw, BuiltinModel::LrAnnealing] {
+        assert!(b.needs_schedule());
+        let m = b
+            .model_with_schedule(&LrSchedule::new(small_schedule()))
+            .unwrap();
+        let theta = &LUO_100M[..m.param_names().len()];
+        assert!(m.eval(&[100.0], theta, None).is_finite(), "{b}");
+        assert!(b.model().eval(&[1.0], theta, None).is_nan(), "{b}");
+        assert!(b.model_with_schedule(&LrSchedule::new(vec![])).is_err());
+    }
     let s: Schedule = serde_json::from_str(
-        r#"{"kind":"wsd","steps":10,"peak":1.0,"final_lr":0.0,"warmup":2,"decay":4}"#,
+        r#"{"kind":"wsd","steps":10,"peak":1.0,"finalLr":0.0,"warmup":2,"decay":4}"#,
     )
     .unwrap();
     assert_eq!(s.lrs().unwrap().len(), 10);
@@ -752,7 +804,13 @@ fn multi_power_law_reproduces_published_metrics_on_the_reference_curves() {
             let table = read_table(&text, &CsvOptions::default()).unwrap();
             assert_eq!(table.columns, ["step", "lr", "loss"]);
             let lrs = luo_schedule(file);
-            let model = MultiPowerLaw::new(&lrs).unwrap();
+            // The published parameters were fitted in the reference code's convention.
+            let model = MultiPowerLaw::new(&schedule_with(
+                lrs.clone(),
+                WarmupConvention::ReferenceCode,
+                0.999,
+            ))
+            .unwrap();
             let (mut sse, mut sae, mut sre, mut worst) = (0.0, 0.0, 0.0, 0.0f64);
             let ys: Vec<f64> = table.rows.iter().map(|r| r[2]).collect();
             let mean = ys.iter().sum::<f64>() / ys.len() as f64;
@@ -767,7 +825,8 @@ fn multi_power_law_reproduces_published_metrics_on_the_reference_curves() {
                     0.0,
                     &format!("{size}M {file} lr at {step}"),
                 );
-                let pred = model.eval(&[step], theta, None);
+                // The reference code's step s (S1 = cumsum(lrs)[s]) is the state after s + 1 updates.
+                let pred = model.eval(&[step + 1.0], theta, None);
                 let e = (pred - y).abs();
                 sse += e * e;
                 sae += e;
@@ -808,28 +867,121 @@ fn schedules_feed_the_annealing_law() {
     }
     .lrs()
     .unwrap();
-    let areas: TissueAreas = tissue_areas(&lrs, 0.999).unwrap();
+    let reference = schedule_with(lrs.clone(), WarmupConvention::ReferenceCode, 0.999);
+    let areas: TissueAreas = tissue_areas(&reference).unwrap();
     assert_eq!(areas.s1.len(), 100);
-    // science.md §4e's closed form: S2(s) = Σ_{i≤s} Σ_{2≤k≤i} (η_{k−1} − η_k)·λ^(i−k) (1-based).
-    for s in [1, 10, 37, 100] {
+    // science.md §4e's closed form: S2(s) = Σ_{i≤s} Σ_{f≤k≤i} (η_{k−1} − η_k)·λ^(i−k) (1-based),
+    // from f = 2 (every change) or f = W + 1 (after the warmup).
+    let closed_form = |s: usize, f: usize| {
         let mut want = 0.0;
         for i in 1..=s {
-            for k in 2..=i {
+            for k in f..=i {
                 want += (lrs[k - 2] - lrs[k - 1]) * 0.999f64.powi((i - k) as i32);
             }
         }
-        assert_close(areas.s2[s - 1], want, 1e-12, 1e-15, &format!("S2({s})"));
+        want
+    };
+    let paper = tissue_areas(&LrSchedule::new(lrs.clone())).unwrap();
+    for s in [1, 10, 11, 37, 100] {
+        assert_close(
+            areas.s2[s - 1],
+            closed_form(s, 2),
+            1e-12,
+            1e-15,
+            &format!("S2({s})"),
+        );
+        assert_close(
+            paper.s2[s - 1],
+            closed_form(s, 11),
+            1e-12,
+            1e-15,
+            &format!("paper S2({s})"),
+        );
     }
-    // Warmup raises the rate, so S2 is negative there.
-    assert!(areas.s2[9] < 0.0);
-    let x = tissue_inputs(&areas, &[0.0, 50.0, 99.0]).unwrap();
-    assert_eq!(x.len(), 6);
-    assert!(matches!(
-        tissue_inputs(&areas, &[100.0]),
-        Err(CoreError::IndexOutOfRange {
-            index: 100,
-            len: 100,
-            ..
-        })
-    ));
+    assert_eq!(paper.s1, areas.s1);
+    // With the warmup's rises counted, S2 is negative through the warmup and for a while after
+    // it; in the papers' convention it is zero until the rate first falls.
+    assert!(areas.s2[9] < 0.0 && areas.s2[10] < 0.0);
+    assert_eq!(paper.s2[9], 0.0);
+    assert!(paper.s2[20] > 0.0);
+}
+
+/// `tests/vectors/loss_curve_conventions.py`: both laws on the reference repository's
+/// `cosine_24000` schedule (2160 warmup steps) in both warmup conventions, computed by numpy from
+/// the reference code's formula and from the papers' post-warmup formulation.
+#[derive(serde::Deserialize)]
+struct Conventions {
+    warmup_steps: usize,
+    steps: Vec<f64>,
+    lrs_at_steps: Vec<f64>,
+    mpl_theta: Vec<f64>,
+    mpl_reference: Vec<f64>,
+    mpl_paper: Vec<f64>,
+    tissue_theta: Vec<f64>,
+    tissue_lambda: f64,
+    tissue_reference: Vec<f64>,
+    tissue_paper: Vec<f64>,
+    tissue_reference_s2: Vec<f64>,
+    tissue_paper_s2: Vec<f64>,
+}
+
+#[test]
+fn loss_curve_laws_follow_the_papers_and_the_reference_code() {
+    let v: Conventions = serde_json::from_str(include_str!(
+        "../../../../tests/vectors/loss_curve_conventions.json"
+    ))
+    .unwrap();
+    let lrs = luo_schedule("cosine_24000");
+    for (s, want) in v.steps.iter().zip(&v.lrs_at_steps) {
+        assert_close(lrs[*s as usize - 1], *want, 1e-15, 0.0, "the same schedule");
+    }
+    // The papers' convention, with the warmup found in the schedule, is the default.
+    let paper = LrSchedule {
+        momentum_decay: v.tissue_lambda,
+        ..LrSchedule::new(lrs.clone())
+    };
+    assert_eq!(
+        paper.warmup,
+        WarmupConvention::Paper {
+            warmup_steps: v.warmup_steps
+        }
+    );
+    let reference = schedule_with(lrs, WarmupConvention::ReferenceCode, v.tissue_lambda);
+    for (schedule, mpl, tissue, s2) in [
+        (&paper, &v.mpl_paper, &v.tissue_paper, &v.tissue_paper_s2),
+        (
+            &reference,
+            &v.mpl_reference,
+            &v.tissue_reference,
+            &v.tissue_reference_s2,
+        ),
+    ] {
+        let m = MultiPowerLaw::new(schedule).unwrap();
+        let t = LrAnnealing::new(schedule).unwrap();
+        let areas = tissue_areas(schedule).unwrap();
+        for (i, &s) in v.steps.iter().enumerate() {
+            let ctx = format!("step {s}, {:?}", schedule.warmup);
+            assert_close(m.eval(&[s], &v.mpl_theta, None), mpl[i], 1e-11, 0.0, &ctx);
+            assert_close(
+                t.eval(&[s], &v.tissue_theta, None),
+                tissue[i],
+                1e-11,
+                0.0,
+                &ctx,
+            );
+            assert_close(areas.s2[s as usize - 1], s2[i], 1e-9, 1e-15, &ctx);
+        }
+    }
+    // The reference code's warmup adds ≈ 0.13 nats at the end of the 100M preset's cosine run.
+    let last = v.steps.len() - 1;
+    assert_close(
+        v.mpl_reference[last] - v.mpl_paper[last],
+        0.1303,
+        0.0,
+        1e-4,
+        "warmup in LD",
+    );
+    // In the papers' convention S2 is zero through the warmup; counting it makes S2 negative.
+    assert_eq!(v.tissue_paper_s2[2], 0.0);
+    assert!(v.tissue_reference_s2[2] < 0.0);
 }

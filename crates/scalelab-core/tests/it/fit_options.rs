@@ -12,9 +12,10 @@ use proptest::sample::select;
 use proptest::test_runner::Config;
 
 use scalelab_core::fit::analysis::{analyse, FitRequest, Method, ModelChoice, Starts};
-use scalelab_core::fit::dataset::{observations, Observations};
+use scalelab_core::fit::dataset::{observations, CurveOptions, Observations};
 use scalelab_core::fit::models::BuiltinModel;
 use scalelab_core::fit::presets::Preset;
+use scalelab_core::fit::schedule::WarmupChoice;
 use scalelab_core::fit::{FitOptions, ResidualSpace, RobustLoss};
 use scalelab_core::io::csv::Columns;
 use scalelab_core::io::csv::{read_table, CsvOptions};
@@ -52,14 +53,19 @@ fn data(model: &ModelChoice, seed: u64, rows: usize, positive: bool) -> Option<O
     let mut t = table.clone();
     t.rows.truncate(rows.max(1));
     t.lines.truncate(rows.max(1));
-    observations(
-        &t,
-        &inputs(model),
-        &Columns::guess(&t),
-        Some(0.999),
-        positive,
-    )
-    .ok()
+    // Loss curves: each warmup convention (a stated warmup longer than the schedule is an error).
+    let warmup = match seed % 3 {
+        0 => WarmupChoice::Detected,
+        1 => WarmupChoice::Paper {
+            warmup_steps: seed as usize % 80,
+        },
+        _ => WarmupChoice::ReferenceCode,
+    };
+    let curve = CurveOptions {
+        warmup,
+        ..CurveOptions::default()
+    };
+    observations(&t, &inputs(model), &Columns::guess(&t), &curve, positive).ok()
 }
 
 fn models() -> Vec<ModelChoice> {
@@ -104,13 +110,11 @@ fn request(
         None => Method::LeastSquares,
     };
     let obs = data(&model, seed, rows, log || hoffmann.is_some())?;
-    let p = model
-        .build(obs.schedule.as_deref())
-        .ok()?
-        .param_names()
-        .len();
+    let p = model.build(obs.schedule.as_ref()).ok()?.param_names().len();
     let start: Vec<f64> = match &model {
-        ModelChoice::Builtin { model } => model.default_start(&obs.data),
+        ModelChoice::Builtin { model } => {
+            model.default_start_with(&obs.data, obs.schedule.as_ref())
+        }
         ModelChoice::Formula { .. } => vec![1.0; p],
     }
     .into_iter()

@@ -14,6 +14,8 @@ const TOP: f64 = 34.0;
 const BOTTOM: f64 = 48.0;
 const PW: f64 = W - LEFT - RIGHT;
 const PH: f64 = H - TOP - BOTTOM;
+/// Scatter series with more points than this are drawn as one path of dots.
+const MAX_CIRCLES: usize = 400;
 
 #[derive(Clone, PartialEq)]
 struct Shape {
@@ -347,10 +349,24 @@ pub fn Chart(
                             SeriesKind::Band => view! {
                                 <path d=s.d fill=s.color fill-opacity="0.18" stroke="none" data-series=series />
                             }.into_any(),
+                            SeriesKind::Scatter if s.dots.len() > MAX_CIRCLES => {
+                                // Thousands of dots as one path of zero-length round-capped
+                                // segments: one element to create instead of thousands.
+                                let points = s.dots.len().to_string();
+                                let mut d = String::with_capacity(s.dots.len() * 16);
+                                for (cx, cy) in &s.dots {
+                                    d.push_str(&format!("M{cx:.1} {cy:.1}h0"));
+                                }
+                                view! {
+                                    <path d=d fill="none" stroke=s.color stroke-width="5.6" stroke-linecap="round"
+                                        data-series=series data-points=points />
+                                }.into_any()
+                            }
                             SeriesKind::Scatter => {
                                 let color = s.color.clone();
+                                let points = s.dots.len().to_string();
                                 view! {
-                                    <g data-series=series fill=color>
+                                    <g data-series=series fill=color data-points=points>
                                         {s.dots.into_iter().map(|(cx, cy)| view! { <circle cx=cx cy=cy r="3.2" /> }).collect_view()}
                                     </g>
                                 }.into_any()

@@ -4,6 +4,7 @@
 pub mod jobs;
 pub mod protocol;
 pub mod task;
+pub mod text_bytes;
 pub mod thin;
 
 #[cfg(target_arch = "wasm32")]

@@ -189,6 +189,9 @@ pub enum WorkerError {
         /// The result's kind.
         got: &'static str,
     },
+    /// A download was asked of a fit the worker no longer keeps.
+    #[error("this fit's downloads are no longer in the worker (a newer fit replaced it, or the worker restarted); fit again, then download")]
+    FitGone,
     /// The browser refused to start a worker.
     #[error("this browser could not start the compute worker: {reason}")]
     Unavailable {

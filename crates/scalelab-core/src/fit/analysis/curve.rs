@@ -9,6 +9,9 @@ use crate::fit::models::BuiltinModel;
 use crate::fit::uncertainty::{self, BandOptions, BootstrapResult};
 use crate::fit::{FitResult, Model};
 
+/// Most points of a loss curve's default curve.
+const MAX_CURVE_STEPS: usize = 400;
+
 /// Fewest successful bootstrap refits for a percentile band.
 const MIN_BOOTSTRAP_FOR_BAND: usize = 20;
 
@@ -25,7 +28,12 @@ pub(super) fn curve(
         default_inputs(req, params)
     } else {
         let at = req.curve_inputs.chunks(k).map(|r| r[0]).collect();
-        (CurveAxis::X, at, req.curve_inputs.clone())
+        let axis = if req.schedule.is_some() && loss_curve(req) {
+            CurveAxis::Step
+        } else {
+            CurveAxis::X
+        };
+        (axis, at, req.curve_inputs.clone())
     };
     let mean = predict_all(model, params, &curve_x, k);
     let n = mean.len();
@@ -79,6 +87,10 @@ pub(super) fn curve(
     curve
 }
 
+fn loss_curve(req: &FitRequest) -> bool {
+    req.model.is(BuiltinModel::LrAnnealing) || req.model.is(BuiltinModel::MultiPowerLaw)
+}
+
 fn percentile(mut v: Vec<f64>, q: f64) -> f64 {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
@@ -98,16 +110,29 @@ fn log_grid(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 /// The default curve: for one-input laws a log grid from the smallest x to the largest × the
 /// extrapolation factor; for Chinchilla the compute-optimal frontier over the data's compute range
 /// (extended likewise); for other two-input laws the runs in order of compute, then the largest run
-/// scaled along N and D equally; for loss curves every observation (the schedule fixes the future).
-/// Returns (axis, abscissae, row-major inputs).
+/// scaled along N and D equally; for loss curves up to [`MAX_CURVE_STEPS`] whole steps from the
+/// first logged step to the end of the schedule (the schedule fixes the future, so the extrapolation
+/// factor does not apply). Returns (axis, abscissae, row-major inputs).
 fn default_inputs(req: &FitRequest, params: &[f64]) -> (CurveAxis, Vec<f64>, Vec<f64>) {
     let data = &req.data;
     let ext = req.extrapolate;
-    let loss_curve =
-        req.model.is(BuiltinModel::LrAnnealing) || req.model.is(BuiltinModel::MultiPowerLaw);
-    if loss_curve || data.is_empty() {
-        let at = (0..data.len()).map(|i| i as f64 + 1.0).collect();
-        return (CurveAxis::Observation, at, data.x.clone());
+    if let (true, Some(schedule)) = (loss_curve(req), &req.schedule) {
+        let first = data.x.iter().copied().fold(f64::INFINITY, f64::min);
+        let last = schedule.steps() as f64;
+        let steps = if first.is_finite() && first <= last {
+            let n = ((last - first) as usize + 1).min(MAX_CURVE_STEPS);
+            let mut at: Vec<f64> = (0..n)
+                .map(|i| (first + (last - first) * i as f64 / (n - 1).max(1) as f64).round())
+                .collect();
+            at.dedup();
+            at
+        } else {
+            data.x.clone()
+        };
+        return (CurveAxis::Step, steps.clone(), steps);
+    }
+    if data.is_empty() {
+        return (CurveAxis::X, Vec::new(), Vec::new());
     }
     if data.n_inputs == 1 {
         let (lo, hi) = data

@@ -24,6 +24,7 @@ use crate::fit::allocation::{ChinchillaAllocation, ComputeOptimal};
 use crate::fit::formula::FormulaModel;
 use crate::fit::models::BuiltinModel;
 use crate::fit::multistart::StartOutcome;
+use crate::fit::schedule::LrSchedule;
 use crate::fit::{Data, FitOptions, FitResult, Model, ResidualSpace, Termination};
 use crate::CoreError;
 
@@ -54,14 +55,15 @@ pub enum ModelChoice {
 
 impl ModelChoice {
     /// The model, built with the learning-rate schedule where it needs one.
-    pub fn build(&self, schedule: Option<&[f64]>) -> Result<Box<dyn Model>, CoreError> {
+    pub fn build(&self, schedule: Option<&LrSchedule>) -> Result<Box<dyn Model>, CoreError> {
         match self {
             ModelChoice::Builtin { model } => match (model.needs_schedule(), schedule) {
-                (true, Some(lrs)) => model.model_with_schedule(lrs),
+                (true, Some(schedule)) => model.model_with_schedule(schedule),
                 (true, None) => Err(CoreError::InvalidValue {
                     what: "model",
                     reason: format!(
-                        "{} needs the learning-rate schedule; map a learning-rate column",
+                        "{} needs the learning-rate schedule of every step; give a learning-rate \
+                         column or a named schedule",
                         model.label()
                     ),
                 }),
@@ -115,8 +117,9 @@ pub struct FitRequest {
     pub model: ModelChoice,
     /// The observations.
     pub data: Data,
-    /// Per-step learning rates, for models that need them.
-    pub schedule: Option<Vec<f64>>,
+    /// The learning-rate schedule of every training step, for the loss-curve laws (whose input is
+    /// the step; see [`crate::fit::schedule`] for the step and warmup conventions).
+    pub schedule: Option<LrSchedule>,
     /// Starting parameters.
     pub start: Vec<f64>,
     /// Least-squares options (residual space, robust loss, bounds, tolerances).
@@ -149,8 +152,8 @@ pub enum CurveAxis {
     ComputeOptimal,
     /// Compute `C = 6ND` of the runs, then the largest run scaled along N and D equally.
     Compute,
-    /// The observation's position (1-based) in a loss curve.
-    Observation,
+    /// The training step of a loss curve.
+    Step,
 }
 
 impl CurveAxis {
@@ -160,7 +163,7 @@ impl CurveAxis {
             CurveAxis::X => "x",
             CurveAxis::ComputeOptimal => "compute-optimal C",
             CurveAxis::Compute => "C = 6ND",
-            CurveAxis::Observation => "observation",
+            CurveAxis::Step => "step",
         }
     }
 }
@@ -466,7 +469,7 @@ pub fn needs_positive_targets(space: ResidualSpace, method: Method) -> bool {
 
 /// The checks of [`Analysis::new`]; returns the built model.
 fn validate(req: &FitRequest) -> Result<Box<dyn Model>, CoreError> {
-    let model = req.model.build(req.schedule.as_deref())?;
+    let model = req.model.build(req.schedule.as_ref())?;
     let k = model.n_inputs();
     if req.data.n_inputs != k {
         return Err(CoreError::DimensionMismatch {
@@ -509,6 +512,8 @@ fn validate(req: &FitRequest) -> Result<Box<dyn Model>, CoreError> {
         });
     }
     CoreError::check_finite("curve inputs", &req.curve_inputs)?;
+    model.check_inputs("observation", &req.data.x)?;
+    model.check_inputs("curve input", &req.curve_inputs)?;
     let p = model.param_names().len();
     check_distinct_inputs(&req.data, p)?;
     let n = req.data.len();

@@ -8,13 +8,14 @@
 //! | `chinchilla` | [`Chinchilla`]: `E + A/N^α + B/D^β` | `N, D` | `E, A, B, alpha, beta` |
 //! | `kaplan` | [`Kaplan`]: `[(N_c/N)^(α_N/α_D) + D_c/D]^α_D` | `N, D` | `N_c, D_c, alpha_N, alpha_D` |
 //! | `broken_power_law_1..3` | [`BrokenPowerLaw`] (BNSL) | `x` | `a, b, c0, c1, d1, f1, …` |
-//! | `lr_annealing` | [`LrAnnealing`]: `L0 + A·S1^(−α) − C·S2` | `S1, S2` | `L0, A, alpha, C` |
+//! | `lr_annealing` | [`LrAnnealing`]: `L0 + A·S1^(−α) − C·S2` (needs the LR schedule) | `step` | `L0, A, alpha, C` |
 //! | `multi_power_law` | [`MultiPowerLaw`] (needs the LR schedule) | `step` | `L0, A, alpha, B, C, beta, gamma` |
 //!
 //! Every model returns NaN (and fills the gradient with NaN) when `x`, `θ` or the gradient slice
 //! have the wrong length, and wherever the formula is undefined (e.g. `x ≤ 0` in a power law).
-//! The formulas of all but [`MultiPowerLaw`] parse with [`crate::fit::formula::FormulaModel`]
-//! (same parameter names), which the tests use as an independent check.
+//! The formulas of all but the loss-curve laws parse with [`crate::fit::formula::FormulaModel`]
+//! (same parameter names), which the tests use as an independent check; [`LrAnnealing`]'s does with
+//! `S1`, `S2` as inputs.
 
 use std::fmt;
 use std::str::FromStr;
@@ -22,6 +23,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use super::{Data, Model};
+use crate::fit::schedule::LrSchedule;
 use crate::CoreError;
 
 mod broken_power_law;
@@ -60,7 +62,8 @@ pub enum BuiltinModel {
     /// [`BrokenPowerLaw`] with three breaks.
     #[serde(rename = "broken_power_law_3")]
     BrokenPowerLaw3,
-    /// [`LrAnnealing`]: `L = L0 + A·S1^(−α) − C·S2`.
+    /// [`LrAnnealing`]: `L = L0 + A·S1^(−α) − C·S2`; build it with
+    /// [`BuiltinModel::model_with_schedule`].
     LrAnnealing,
     /// [`MultiPowerLaw`]; build it with [`BuiltinModel::model_with_schedule`].
     MultiPowerLaw,
@@ -107,29 +110,31 @@ impl BuiltinModel {
             BuiltinModel::BrokenPowerLaw1 => "Broken power law, 1 break (Caballero 2023)",
             BuiltinModel::BrokenPowerLaw2 => "Broken power law, 2 breaks (Caballero 2023)",
             BuiltinModel::BrokenPowerLaw3 => "Broken power law, 3 breaks (Caballero 2023)",
-            BuiltinModel::LrAnnealing => "LR annealing L(S1, S2) (Tissue 2024)",
+            BuiltinModel::LrAnnealing => "LR annealing over an LR schedule (Tissue 2024)",
             BuiltinModel::MultiPowerLaw => "Multi-power law over an LR schedule (Luo 2025)",
         }
     }
 
-    /// Names of the inputs of one observation, in order: `["x"]`, `["N", "D"]`, `["S1", "S2"]`
-    /// or `["step"]`.
+    /// Names of the inputs of one observation, in order: `["x"]`, `["N", "D"]` or `["step"]`.
     pub fn input_names(&self) -> &'static [&'static str] {
         match self {
             BuiltinModel::Chinchilla | BuiltinModel::Kaplan => &["N", "D"],
-            BuiltinModel::LrAnnealing => &["S1", "S2"],
-            BuiltinModel::MultiPowerLaw => &["step"],
+            BuiltinModel::LrAnnealing | BuiltinModel::MultiPowerLaw => &["step"],
             _ => &["x"],
         }
     }
 
-    /// `true` for models that need the learning-rate schedule ([`BuiltinModel::MultiPowerLaw`]).
+    /// `true` for the loss-curve laws, which need the learning-rate schedule
+    /// ([`BuiltinModel::LrAnnealing`], [`BuiltinModel::MultiPowerLaw`]).
     pub fn needs_schedule(&self) -> bool {
-        matches!(self, BuiltinModel::MultiPowerLaw)
+        matches!(
+            self,
+            BuiltinModel::LrAnnealing | BuiltinModel::MultiPowerLaw
+        )
     }
 
-    /// The model. [`BuiltinModel::MultiPowerLaw`] needs a schedule: here it has none and evaluates
-    /// to NaN; use [`BuiltinModel::model_with_schedule`].
+    /// The model. The loss-curve laws need a schedule: here they have none and evaluate to NaN;
+    /// use [`BuiltinModel::model_with_schedule`].
     pub fn model(&self) -> Box<dyn Model> {
         match self {
             BuiltinModel::PowerLaw => Box::new(PowerLaw),
@@ -139,22 +144,38 @@ impl BuiltinModel {
             BuiltinModel::BrokenPowerLaw1 => Box::new(BrokenPowerLaw { breaks: 1 }),
             BuiltinModel::BrokenPowerLaw2 => Box::new(BrokenPowerLaw { breaks: 2 }),
             BuiltinModel::BrokenPowerLaw3 => Box::new(BrokenPowerLaw { breaks: 3 }),
-            BuiltinModel::LrAnnealing => Box::new(LrAnnealing),
+            BuiltinModel::LrAnnealing => Box::new(LrAnnealing::default()),
             BuiltinModel::MultiPowerLaw => Box::new(MultiPowerLaw::default()),
         }
     }
 
-    /// The model, with the per-step learning rates `lrs` for [`BuiltinModel::MultiPowerLaw`]
-    /// (other models ignore `lrs`). Errors as [`MultiPowerLaw::new`].
-    pub fn model_with_schedule(&self, lrs: &[f64]) -> Result<Box<dyn Model>, CoreError> {
+    /// The model, with the learning-rate schedule for the loss-curve laws (other models ignore
+    /// it). Errors as [`crate::fit::schedule::LrSchedule::check`].
+    pub fn model_with_schedule(&self, schedule: &LrSchedule) -> Result<Box<dyn Model>, CoreError> {
         match self {
-            BuiltinModel::MultiPowerLaw => Ok(Box::new(MultiPowerLaw::new(lrs)?)),
+            BuiltinModel::LrAnnealing => Ok(Box::new(LrAnnealing::new(schedule)?)),
+            BuiltinModel::MultiPowerLaw => Ok(Box::new(MultiPowerLaw::new(schedule)?)),
             other => Ok(other.model()),
         }
     }
 
-    /// Data-driven starting values (see each model's `default_start`). For
-    /// [`BuiltinModel::MultiPowerLaw`] without a schedule this is [`LUO_100M`] with `L0` adapted.
+    /// Data-driven starting values (see each model's `default_start`), with the schedule for the
+    /// loss-curve laws. Without one (or with an invalid one) the multi-power law starts at
+    /// [`LUO_100M`] with `L0` adapted, the LR-annealing law at `[0.9·min L, 1, 0.5, 1]`.
+    pub fn default_start_with(&self, data: &Data, schedule: Option<&LrSchedule>) -> Vec<f64> {
+        match (self, schedule) {
+            (BuiltinModel::LrAnnealing, Some(s)) => {
+                LrAnnealing::new(s).unwrap_or_default().default_start(data)
+            }
+            (BuiltinModel::MultiPowerLaw, Some(s)) => MultiPowerLaw::new(s)
+                .unwrap_or_default()
+                .default_start(data),
+            _ => self.default_start(data),
+        }
+    }
+
+    /// Data-driven starting values (see each model's `default_start`); the loss-curve laws
+    /// without their schedule (see [`BuiltinModel::default_start_with`]).
     pub fn default_start(&self, data: &Data) -> Vec<f64> {
         match self {
             BuiltinModel::PowerLaw => PowerLaw.default_start(data),
@@ -164,7 +185,7 @@ impl BuiltinModel {
             BuiltinModel::BrokenPowerLaw1 => BrokenPowerLaw { breaks: 1 }.default_start(data),
             BuiltinModel::BrokenPowerLaw2 => BrokenPowerLaw { breaks: 2 }.default_start(data),
             BuiltinModel::BrokenPowerLaw3 => BrokenPowerLaw { breaks: 3 }.default_start(data),
-            BuiltinModel::LrAnnealing => LrAnnealing.default_start(data),
+            BuiltinModel::LrAnnealing => LrAnnealing::default().default_start(data),
             BuiltinModel::MultiPowerLaw => MultiPowerLaw::default().default_start(data),
         }
     }

@@ -3,7 +3,7 @@
 
 use super::power_law::floor_below;
 use super::{args_ok, fill_nan, valid_rows, Data};
-use crate::fit::schedule::check_rates;
+use crate::fit::schedule::{step_index, LrSchedule};
 use crate::fit::Model;
 use crate::CoreError;
 
@@ -20,63 +20,71 @@ pub const LUO_100M: [f64; 7] = [
     0.65523644,
 ];
 
-/// One step `m ≥ 1` at which the learning rate changes.
+/// One step `m ≥ 2` at which the learning rate changes and the change counts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Change {
-    /// The step `m`.
+    /// The step `m` (1-based).
     step: usize,
     /// `Δη_m = η_m − η_{m−1}`.
     delta: f64,
     /// `ln η_m` (−∞ for `η_m = 0`).
     ln_lr: f64,
-    /// `S1(m − 1) = Σ_{j<m} η_j`.
+    /// `S1(m − 1) = Σ_{i<m} η_i`.
     area_before: f64,
 }
 
-/// Multi-power law, exactly as in the reference code (`src/evaluation.py`), with 0-based steps `s`
-/// and a per-step learning rate `η[0..T)` that includes the warmup:
+/// Multi-power law (Luo et al. 2025, arXiv 2503.12811) over a per-step schedule `η_1 … η_T`
+/// ([`LrSchedule`], with the crate's step convention: step `s` is after `s` updates):
 ///
-/// - `S1(s) = Σ_{j=0}^{s} η_j` (the forward area, warmup included);
-/// - `LD(s) = Σ_{m=1}^{s} Δη_m · (1 − (1 + C·η_m^(−γ)·Σ_{j=m}^{s} η_j)^(−β))`, `Δη_m = η_m − η_{m−1}`;
+/// - `S1(s) = Σ_{i=1}^{s} η_i` (the forward area, warmup included: the paper's `S1(t) + S_W`);
+/// - `LD(s) = Σ_{m=f}^{s} Δη_m · (1 − (1 + C·η_m^(−γ)·Σ_{i=m}^{s} η_i)^(−β))`, `Δη_m = η_m − η_{m−1}`,
+///   summed from `f` = [`crate::fit::schedule::WarmupConvention::first_change`]: after the warmup in the paper's
+///   convention (its `LD(t)` over post-warmup steps `k = 1 … t`, with `η_0` the last warmup
+///   rate), or from step 2 in the reference code's (`src/evaluation.py`, which also counts the
+///   warmup's rising rates);
 /// - `L(s) = L0 + A·S1(s)^(−α) + B·LD(s)`.
 ///
 /// `LD ≤ 0` while the rate decays, so this is the paper's `L0 + A(S1 + S_W)^(−α) − LD` with the
 /// opposite sign convention for `LD`. Parameters `θ = [L0, A, alpha, B, C, beta, gamma]` (the
-/// reference order). One input: the step `s`, rounded to the nearest integer; steps outside
-/// `[0, T)` give NaN. Terms with `η_m = 0` count as fully decayed (`G = 1`, no gradient).
+/// reference order). One input: the step `s`, a whole number in `1 ..= T` (others give NaN;
+/// [`Model::check_inputs`] names them). Terms with `η_m = 0` count as fully decayed (`G = 1`, no
+/// gradient). The reference code's step `s` (0-based rates, `S1 = cumsum(lrs)[s]`) is step
+/// `s + 1` here.
 ///
 /// Gradient, with `x_m = C·η_m^(−γ)·S_m(s)` and `q_m = (1 + x_m)^(−β)`:
 /// `∂L/∂L0 = 1`, `∂L/∂A = S1^(−α)`, `∂L/∂α = −A·S1^(−α)·ln S1`, `∂L/∂B = LD`,
 /// `∂L/∂C = B Σ Δη_m β q_m/(1 + x_m) · η_m^(−γ) S_m`, `∂L/∂β = B Σ Δη_m q_m ln(1 + x_m)`,
 /// `∂L/∂γ = −B Σ Δη_m β q_m/(1 + x_m) · x_m ln η_m`.
 ///
-/// Cost per evaluation: one term per step `m ≤ s` at which the rate changes (none in constant
-/// phases).
+/// Cost per evaluation at step `s`: one term per counted rate change up to `s` (none in constant
+/// phases, one per step in a cosine decay) — the law's sum has no shortcut.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MultiPowerLaw {
-    /// `S1(s)` for every step.
+    /// `S1(s)` for every step (index `s − 1`).
     area: Vec<f64>,
-    /// Steps where the rate changes, ascending.
+    /// Counted rate changes, ascending by step.
     changes: Vec<Change>,
     /// Largest learning rate of the schedule.
     peak: f64,
 }
 
 impl MultiPowerLaw {
-    /// The law for the per-step learning rates `lrs` (`η_0, η_1, …`, warmup included).
+    /// The law for `schedule`.
     ///
-    /// Errors: [`CoreError::EmptyInput`], [`CoreError::NonFinite`], [`CoreError::OutOfRange`] for a
-    /// negative rate or more than [`crate::fit::schedule::MAX_SCHEDULE_STEPS`] steps.
-    pub fn new(lrs: &[f64]) -> Result<Self, CoreError> {
-        check_rates(lrs)?;
+    /// Errors: as [`LrSchedule::check`].
+    pub fn new(schedule: &LrSchedule) -> Result<Self, CoreError> {
+        schedule.check()?;
+        let lrs = &schedule.rates;
+        let first = schedule.warmup.first_change();
         let mut area = Vec::with_capacity(lrs.len());
         let mut changes = Vec::new();
         let mut sum = 0.0;
-        for (m, &lr) in lrs.iter().enumerate() {
-            if m > 0 && lr != lrs[m - 1] {
+        for (k, &lr) in lrs.iter().enumerate() {
+            let step = k + 1;
+            if step >= first && lr != lrs[k - 1] {
                 changes.push(Change {
-                    step: m,
-                    delta: lr - lrs[m - 1],
+                    step,
+                    delta: lr - lrs[k - 1],
                     ln_lr: lr.ln(),
                     area_before: sum,
                 });
@@ -98,9 +106,9 @@ impl MultiPowerLaw {
         self.area.len()
     }
 
-    /// `S1(s) = Σ_{j≤s} η_j`, or `None` outside the schedule.
+    /// `S1(s) = Σ_{i≤s} η_i`, or `None` outside `1 ..= T`.
     pub fn forward_area(&self, step: usize) -> Option<f64> {
-        self.area.get(step).copied()
+        step.checked_sub(1).and_then(|k| self.area.get(k)).copied()
     }
 
     /// Starting values: [`LUO_100M`] with `L0 = 0.8·min L` (when the losses are positive) and `B`
@@ -128,21 +136,23 @@ impl Model for MultiPowerLaw {
     fn n_inputs(&self) -> usize {
         1
     }
+    fn check_inputs(&self, what: &'static str, x: &[f64]) -> Result<(), CoreError> {
+        check_steps(what, x, self.area.len())
+    }
     fn eval(&self, x: &[f64], theta: &[f64], grad: Option<&mut [f64]>) -> f64 {
         if !args_ok(x, 1, theta, 7, grad.as_deref()) {
             fill_nan(grad);
             return f64::NAN;
         }
-        let s = x[0].round();
-        if !(s >= 0.0 && s < self.area.len() as f64) {
+        let Some(k) = step_index(x[0], self.area.len()) else {
             fill_nan(grad);
             return f64::NAN;
-        }
-        let s = s as usize;
+        };
+        let s = k + 1;
         let (l0, a, alpha, b, c, beta, gamma) = (
             theta[0], theta[1], theta[2], theta[3], theta[4], theta[5], theta[6],
         );
-        let s1 = self.area[s];
+        let s1 = self.area[k];
         let p = s1.powf(-alpha);
         let (mut ld, mut d_c, mut d_beta, mut d_gamma) = (0.0, 0.0, 0.0, 0.0);
         let want_grad = grad.is_some();
@@ -176,8 +186,22 @@ impl Model for MultiPowerLaw {
         l0 + a * p + b * ld
     }
     fn formula(&self) -> String {
-        "L0 + A·S1(s)^(−alpha) + B·Σ_{m≤s} (η_m − η_{m−1})·(1 − (1 + C·η_m^(−gamma)·Σ_{j=m}^{s} η_j)^(−beta))"
+        "L0 + A·S1(s)^(−alpha) + B·Σ_{m≤s} (η_m − η_{m−1})·(1 − (1 + C·η_m^(−gamma)·Σ_{i=m}^{s} η_i)^(−beta))"
             .into()
+    }
+}
+
+/// [`Model::check_inputs`] of the loss-curve laws: every value of `x` a step of a `len`-step
+/// schedule.
+pub(super) fn check_steps(what: &'static str, x: &[f64], len: usize) -> Result<(), CoreError> {
+    match x.iter().position(|&v| step_index(v, len).is_none()) {
+        Some(index) => Err(CoreError::StepOutsideSchedule {
+            what,
+            index,
+            step: x[index],
+            steps: len,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -185,21 +209,36 @@ impl Model for MultiPowerLaw {
 mod tests {
     use super::*;
 
+    fn law(rates: Vec<f64>) -> MultiPowerLaw {
+        MultiPowerLaw::new(&LrSchedule::new(rates)).unwrap()
+    }
+
     #[test]
     fn constant_schedule_is_a_plain_power_law_in_the_area() {
-        let m = MultiPowerLaw::new(&[0.5; 10]).unwrap();
+        let m = law(vec![0.5; 10]);
         let theta = [2.0, 1.0, 0.5, 100.0, 2.0, 0.6, 0.6];
-        let y = m.eval(&[3.0], &theta, None);
+        // Step 4 = after four updates of 0.5: S1 = 2.
+        let y = m.eval(&[4.0], &theta, None);
         assert!((y - (2.0 + 2.0f64.powf(-0.5))).abs() < 1e-15);
-        assert!(m.eval(&[10.0], &theta, None).is_nan());
-        assert!(m.eval(&[-1.0], &theta, None).is_nan());
-        assert!(MultiPowerLaw::default().eval(&[0.0], &theta, None).is_nan());
+        assert!(m.eval(&[11.0], &theta, None).is_nan());
+        assert!(m.eval(&[0.0], &theta, None).is_nan());
+        assert!(m.eval(&[2.5], &theta, None).is_nan());
+        assert!(MultiPowerLaw::default().eval(&[1.0], &theta, None).is_nan());
+        assert!(m.check_inputs("observation", &[1.0, 10.0]).is_ok());
+        assert!(matches!(
+            m.check_inputs("observation", &[1.0, 11.0]),
+            Err(CoreError::StepOutsideSchedule {
+                index: 1,
+                steps: 10,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn bad_schedules_are_errors() {
-        assert!(MultiPowerLaw::new(&[]).is_err());
-        assert!(MultiPowerLaw::new(&[1.0, -1.0]).is_err());
-        assert!(MultiPowerLaw::new(&[1.0, f64::NAN]).is_err());
+        assert!(MultiPowerLaw::new(&LrSchedule::new(vec![])).is_err());
+        assert!(MultiPowerLaw::new(&LrSchedule::new(vec![1.0, -1.0])).is_err());
+        assert!(MultiPowerLaw::new(&LrSchedule::new(vec![1.0, f64::NAN])).is_err());
     }
 }

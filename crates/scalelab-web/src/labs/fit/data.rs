@@ -6,7 +6,8 @@ use scalelab_core::fit::presets::Preset;
 
 use super::{FitPage, COLUMN_KEYS};
 use crate::format::fmt;
-use crate::widgets::text_box::TextBox;
+use crate::widgets::text_box::{js_to_string, TextBox};
+use wasm_bindgen::JsCast;
 
 /// The roles each column menu fills, by the model inputs that need it.
 fn needed(role: &str, inputs: &[String]) -> bool {
@@ -28,8 +29,11 @@ pub(super) fn DataPanel(page: FitPage) -> impl IntoView {
     let prep = page.prep();
     let read_file = move |file: web_sys::File| {
         leptos::task::spawn_local(async move {
+            // A file's text crosses into wasm in chunks, as a paste does.
             if let Ok(v) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
-                page.set_text(v.as_string().unwrap_or_default());
+                if let Some(text) = js_to_string(v.unchecked_into()).await {
+                    page.set_text(text);
+                }
             }
         });
     };
@@ -119,7 +123,7 @@ pub(super) fn DataPanel(page: FitPage) -> impl IntoView {
                     invalid=Signal::derive(move || table_error.get().is_some())
                     on_input=Callback::new(move |t: String| page.set_text(t)) />
                 <p class="field-error" id="fit-data-error" role="alert">{move || table_error.get().unwrap_or_default()}</p>
-                <p class="hint" id="fit-data-summary">{move || prep.with(|p| match p.as_ref().map(|p| &p.table) {
+                <p class="hint" id="fit-table-summary">{move || prep.with(|p| match p.as_ref().map(|p| &p.table) {
                     Some(Ok(t)) => format!("{} rows × {} columns, {}, delimiter {:?}{}", t.rows, t.columns.len(),
                         if t.has_header { "header found" } else { "no header" }, t.delimiter,
                         if page.data_local.get() { " — too large for the link: share the file with it" } else { "" }),

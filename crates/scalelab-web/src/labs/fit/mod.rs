@@ -5,7 +5,8 @@
 //!
 //! [`FitLab`] holds the page's state ([`FitPage`]) and lays out its parts, each a component of its
 //! own module: [`data`] (the table and its columns), [`model`] (the law, its formula, start values
-//! and bounds), [`options`] (method, residuals, loss, starts, bootstrap, backtest; the Fit button
+//! and bounds), [`schedule`] (a loss curve's learning-rate schedule and warmup convention),
+//! [`options`] (method, residuals, loss, starts, bootstrap, backtest; the Fit button
 //! and the job's status with a live chart of the multi-start), [`results`] (tables, exports,
 //! charts) and [`step_law`]. The table is read, mapped and checked in the worker ([`FitInput`]), so
 //! the page stays responsive with a 10⁵-row loss curve.
@@ -14,9 +15,11 @@ mod data;
 mod model;
 mod options;
 mod results;
+mod schedule;
 mod step_law;
 
 use leptos::prelude::*;
+use scalelab_core::fit::dataset::CurveOptions;
 use scalelab_core::fit::models::BuiltinModel;
 use scalelab_core::fit::multistart::StartOutcome;
 use scalelab_core::fit::presets::Preset;
@@ -24,7 +27,6 @@ use scalelab_core::CoreError;
 
 use crate::job::{use_job, JobHandle, JobState};
 use crate::url_state::UrlState;
-use crate::widgets::field::parse_in_range;
 use crate::worker::jobs::fit::prepare::{
     ColumnChoice, FitData, FitInput, FitPreparation, ModelPick, Pick,
 };
@@ -60,10 +62,10 @@ pub(super) struct FitPage {
     pub builtin: Memo<Option<BuiltinModel>>,
     /// The formula text.
     pub formula: Signal<String>,
-    /// The λ field.
-    pub lambda_text: Signal<String>,
-    /// The λ value.
-    pub lambda: Memo<Result<f64, CoreError>>,
+    /// A loss curve's schedule fields.
+    pub schedule: schedule::ScheduleFields,
+    /// Whether the law reads a loss curve (its inputs include the step, the rate or the areas).
+    pub curve_law: Memo<bool>,
     /// What the worker prepares.
     pub input: Memo<FitInput>,
     /// The preparation job.
@@ -133,9 +135,14 @@ pub fn FitLab() -> impl IntoView {
                 .unwrap_or(BuiltinModel::Chinchilla)
         }))
     });
-    let lambda_text = raw("lam", "0.999");
-    let lambda =
-        Memo::new(move |_| lambda_text.with(|t| parse_in_range(t, "momentum decay λ", 0.0, 1.0)));
+    let schedule = schedule::ScheduleFields::read(url);
+    // A bad schedule field is shown by its field; the preparation keeps the last valid options.
+    let curve = Memo::new(
+        move |last: Option<&CurveOptions>| match schedule.options.get() {
+            Ok(o) => o,
+            Err(_) => last.cloned().unwrap_or_default(),
+        },
+    );
     let options = options::Options::read(url, builtin);
     let positive = Memo::new(move |_| options.needs_positive_targets());
     let column_texts: Vec<Memo<Option<String>>> =
@@ -162,13 +169,21 @@ pub fn FitLab() -> impl IntoView {
             Some(b) => ModelPick::Builtin(b),
             None => ModelPick::Formula(formula.get()),
         },
-        // A bad λ is shown by its field; the preparation uses the default meanwhile.
-        lambda: lambda.get().unwrap_or(0.999),
+        curve: curve.get(),
         positive: positive.get(),
     });
     let prepare = use_job::<FitInput>();
     let fit = use_job::<FitJob>();
     let stream = RwSignal::new(Vec::<StartOutcome>::new());
+    let curve_law = Memo::new(move |_| {
+        prepare.output().with(|p| {
+            p.as_ref().is_some_and(|p| {
+                p.inputs
+                    .iter()
+                    .any(|n| matches!(n.as_str(), "S1" | "S2" | "step" | "lr"))
+            })
+        })
+    });
     fit.on_partials(move |mut starts| stream.update(|s| s.append(&mut starts)));
     let page = FitPage {
         url,
@@ -178,8 +193,8 @@ pub fn FitLab() -> impl IntoView {
         model_key,
         builtin,
         formula,
-        lambda_text,
-        lambda,
+        schedule,
+        curve_law,
         input,
         prepare,
         fit,
@@ -190,12 +205,15 @@ pub fn FitLab() -> impl IntoView {
     let params = model::ParamTable::read(page);
     let request = Memo::new(move |_| options.request(page, params));
     let start_fit = move || {
-        if let Ok(job) = request.get_untracked() {
+        // `None` once the page is gone (a deferred start below).
+        if let Some(Ok(job)) = request.try_get_untracked() {
             stream.set(Vec::new());
             fit.run(job);
         }
     };
-    // Fit once on arrival (when the data are ready), so a shared link shows its result.
+    // Fit once on arrival (when the data are ready), so a shared link shows its result. The
+    // start is a task of its own: drawing the prepared data and sending a large data set to the
+    // worker are each tens of milliseconds.
     Effect::new(move |done: Option<bool>| {
         if done == Some(true) {
             return true;
@@ -203,7 +221,7 @@ pub fn FitLab() -> impl IntoView {
         let ready = prepare.state().with(|s| matches!(s, JobState::Done { .. }))
             && request.with(|r| r.is_ok());
         if ready {
-            start_fit();
+            set_timeout(start_fit, std::time::Duration::ZERO);
         }
         ready
     });
@@ -219,6 +237,9 @@ pub fn FitLab() -> impl IntoView {
             <div class="fit-controls">
                 <data::DataPanel page=page />
                 <model::ModelPanel page=page params=params />
+                <Show when=move || curve_law.get()>
+                    <schedule::SchedulePanel page=page fields=schedule />
+                </Show>
                 <options::OptionsPanel page=page options=options request=request start_fit=start_fit />
                 <results::ResultPanel page=page />
                 <step_law::StepLawPanel />

@@ -1,5 +1,6 @@
 //! The Fit lab's fitting panel: method, residual space, robust loss and its scale, starts,
-//! bootstrap, seed, backtest, extrapolation and λ — each parsed with its error beside its field,
+//! bootstrap, seed, backtest and extrapolation (a loss curve's curve runs to the end of its
+//! schedule instead) — each parsed with its error beside its field,
 //! never replaced by a default — the Fit button, the job's status (Pause / Step / Cancel) and a
 //! live chart of the multi-start.
 
@@ -153,7 +154,9 @@ impl Options {
         prep.table.as_ref().map_err(|e| e.message.clone())?;
         prep.observations.as_ref().map_err(|e| e.message.clone())?;
         prep.model.as_ref().map_err(|e| e.message.clone())?;
-        page.lambda.get().map_err(|e| e.to_string())?;
+        if page.curve_law.get() {
+            page.schedule.options.get()?;
+        }
         let rows = params.0.get();
         let mut start = Vec::with_capacity(rows.len());
         let mut bounds = Vec::with_capacity(rows.len());
@@ -211,7 +214,8 @@ impl Options {
     }
 }
 
-fn select<T: Named>(
+/// A menu of `T`'s values under `key` in the URL, with its error beside it.
+pub(super) fn select<T: Named>(
     url: UrlState,
     key: &'static str,
     label: &'static str,
@@ -242,16 +246,7 @@ pub(super) fn OptionsPanel(
     let url = page.url;
     let o = options;
     let fit = page.fit;
-    let curve_law = Signal::derive(move || {
-        page.prep().with(|p| {
-            p.as_ref()
-                .is_some_and(|p| p.inputs.iter().any(|n| n == "S1" || n == "S2"))
-        })
-    });
-    let lambda_error = Signal::derive(move || {
-        page.lambda
-            .with(|r| r.as_ref().err().map(|e| e.to_string()))
-    });
+    let curve_law = page.curve_law;
     let summary = Signal::derive(move || {
         let (Some(r), JobState::Done { millis }) = (fit.output().get(), fit.state().get()) else {
             return String::new();
@@ -349,10 +344,9 @@ pub(super) fn OptionsPanel(
                 <Field key="ns" id_prefix="fit-" label="Random starts" text=o.random_text error=err_of(o.random) />
                 <Field key="boot" id_prefix="fit-" label="Bootstrap resamples (0 = off)" text=o.boot_text error=err_of(o.boot) />
                 <Field key="seed" id_prefix="fit-" label="Seed" text=o.seed_text error=err_of(o.seed) />
-                <Field key="ho" id_prefix="fit-" label="Backtest: hold out the largest runs" text=o.holdout_text error=err_of(o.holdout) />
-                <Field key="ext" id_prefix="fit-" label="Extrapolate to × largest run" text=o.ext_text error=err_of(o.ext) />
-                {move || curve_law.get().then(|| view! {
-                    <Field key="lam" id_prefix="fit-" label="LR-annealing momentum decay λ (S2)" text=page.lambda_text error=lambda_error />
+                <Field key="ho" id_prefix="fit-" label="Backtest: hold out the largest runs (a curve's last points)" text=o.holdout_text error=err_of(o.holdout) />
+                {move || (!curve_law.get()).then(|| view! {
+                    <Field key="ext" id_prefix="fit-" label="Extrapolate to × largest run" text=o.ext_text error=err_of(o.ext) />
                 })}
             </div>
             <div class="controls sweep-actions">

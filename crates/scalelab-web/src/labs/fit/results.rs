@@ -1,5 +1,5 @@
 //! The Fit lab's results: the parameter table with standard errors and bootstrap intervals, the
-//! exports (built by the worker from the full report), the backtest and allocation tables, and the
+//! downloads (built by the worker from the full report when asked for), the backtest and allocation tables, and the
 //! charts — data and fit with its bands, residuals, the compute-optimal frontier.
 
 use leptos::prelude::*;
@@ -8,12 +8,14 @@ use scalelab_core::fit::analysis::{BandKind, CurveAxis};
 use super::FitPage;
 use crate::download::download_text;
 use crate::format::fmt;
+use crate::job::{use_job, JobState};
 use crate::plot::{Chart, ChartSpec, ScaleKind, Series, SeriesKind, PALETTE};
+use crate::worker::jobs::fit::export::{ExportKind, FitExport};
 use crate::worker::jobs::fit::prepare::DataAxis;
 
 fn axis_scale(axis: DataAxis) -> ScaleKind {
     match axis {
-        DataAxis::Observation => ScaleKind::Linear,
+        DataAxis::Step => ScaleKind::Linear,
         DataAxis::X | DataAxis::Compute => ScaleKind::Log,
     }
 }
@@ -164,16 +166,27 @@ pub(super) fn Charts(page: FitPage) -> impl IntoView {
 #[component]
 pub(super) fn ResultPanel(page: FitPage) -> impl IntoView {
     let out = page.fit.output();
+    // A download is built in the worker from the kept fit when asked for, then saved here.
+    let download = use_job::<FitExport>();
     let export_error = RwSignal::new(None::<String>);
-    let export =
-        move |name: &'static str,
-              mime: &'static str,
-              pick: fn(&crate::worker::jobs::fit::export::Exports) -> &String| {
-            let Some(r) = out.get_untracked() else { return };
-            if let Err(e) = download_text(name, mime, pick(&r.exports)) {
+    let export = move |kind: ExportKind| {
+        let Some(r) = out.get_untracked() else { return };
+        export_error.set(None);
+        download.run(FitExport { fit: r.kept, kind });
+    };
+    Effect::new(move |_| {
+        if let Some(file) = download.output().get() {
+            download.output().set(None);
+            if let Err(e) = download_text(file.kind.file_name(), file.kind.mime(), &file.text) {
                 export_error.set(Some(format!("Export failed: {e:?}")));
             }
-        };
+        }
+    });
+    Effect::new(move |_| {
+        if let JobState::Failed(error) = download.state().get() {
+            export_error.set(Some(format!("Export failed: {}", error.message)));
+        }
+    });
     move || {
         out.get().map(|outcome| {
         let r = outcome.report;
@@ -204,10 +217,10 @@ pub(super) fn ResultPanel(page: FitPage) -> impl IntoView {
                 </div>
                 {ses.is_none().then(|| view! { <p class="hint">"No standard errors: the covariance is singular or not defined for this objective (use the bootstrap)."</p> })}
                 <div class="chart-actions">
-                    <button type="button" id="export-params-csv" on:click=move |_| export("fit-parameters.csv", "text/csv", |e| &e.params_csv)>"Parameters (CSV)"</button>
-                    <button type="button" id="export-params-json" on:click=move |_| export("fit-parameters.json", "application/json", |e| &e.params_json)>"Parameters (JSON)"</button>
-                    <button type="button" id="export-predictions" on:click=move |_| export("fit-predictions.csv", "text/csv", |e| &e.predictions_csv)>"Predictions (CSV)"</button>
-                    <button type="button" id="export-predictions-json" on:click=move |_| export("fit-predictions.json", "application/json", |e| &e.predictions_json)>"Predictions (JSON)"</button>
+                    <button type="button" id="export-params-csv" on:click=move |_| export(ExportKind::ParamsCsv)>"Parameters (CSV)"</button>
+                    <button type="button" id="export-params-json" on:click=move |_| export(ExportKind::ParamsJson)>"Parameters (JSON)"</button>
+                    <button type="button" id="export-predictions" on:click=move |_| export(ExportKind::PredictionsCsv)>"Predictions (CSV)"</button>
+                    <button type="button" id="export-predictions-json" on:click=move |_| export(ExportKind::PredictionsJson)>"Predictions (JSON)"</button>
                 </div>
                 <p class="field-error" role="alert">{move || export_error.get().unwrap_or_default()}</p>
                 {r.backtest.clone().map(|b| view! {

@@ -105,6 +105,8 @@ jobs! {
     FitPrepare(fit::prepare::FitInput) -> fit::prepare::FitPreparation, partial NoPartial, pausable false;
     /// A scaling-law fit with its multi-start, bootstrap, band and backtest.
     Fit(fit::FitJob) -> fit::FitOutcome, partial scalelab_core::fit::multistart::StartOutcome, pausable true;
+    /// One download of the worker's last fit, built from its full report.
+    FitExport(fit::export::FitExport) -> fit::export::ExportText, partial NoPartial, pausable false;
     /// One kernel timed at one or more sizes on the GPU and/or the CPU, checked against its oracle.
     Kernel(kernels::KernelJob) -> kernels::KernelRuns, partial NoPartial, pausable false;
     /// Every kernel at sizes 0, 1, 63, 64, 65 and 512 on the GPU against its oracle.

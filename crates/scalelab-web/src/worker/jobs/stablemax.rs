@@ -28,7 +28,9 @@ fn logits(text: &str) -> Result<Vec<f64>, CoreError> {
 /// Input of the explorer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explore {
-    /// The logits as typed (comma or space separated).
+    /// The logits as typed (comma or space separated; sent as bytes:
+    /// [`crate::worker::text_bytes`]).
+    #[serde(with = "crate::worker::text_bytes")]
     pub logits: String,
     /// The correct class (0-based).
     pub target: usize,
@@ -182,7 +184,8 @@ impl StartTask for Explore {
 /// Input of the collapse-onset search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CollapseOnsets {
-    /// The logits as typed.
+    /// The logits as typed (sent as bytes).
+    #[serde(with = "crate::worker::text_bytes")]
     pub logits: String,
 }
 
@@ -210,7 +213,8 @@ impl StartTask for CollapseOnsets {
 /// Input of the gradient sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GradientSweep {
-    /// The logits as typed.
+    /// The logits as typed (sent as bytes).
+    #[serde(with = "crate::worker::text_bytes")]
     pub logits: String,
     /// The correct class.
     pub target: usize,

@@ -1,24 +1,115 @@
-//! The Fit lab's downloads, built in the worker from the full report: parameters and predictions
-//! as CSV (the `csv` crate, so every cell is quoted as needed) and JSON (`serde_json` from typed
-//! records; non-finite numbers become `null`). Every observation is exported, not the thinned
-//! series the page draws.
+//! The Fit lab's downloads, built in the worker from the full report when the user asks for one:
+//! parameters and predictions as CSV (the `csv` crate, so every cell is quoted as needed) and JSON
+//! (`serde_json` from typed records; non-finite numbers become `null`). Every observation is
+//! exported, not the thinned series the page draws.
+//!
+//! A finished fit is kept in the worker ([`keep`]) and the page asks for one download at a time
+//! ([`FitExport`]), so a 10⁵-row curve's megabytes of CSV and JSON cross to the page only when
+//! they are wanted, not with every result.
+
+use std::cell::{Cell, RefCell};
 
 use scalelab_core::fit::analysis::{CurveAxis, FitReport};
 use serde::{Deserialize, Serialize};
 
 use super::prepare::DataAxis;
+use crate::worker::protocol::{JobFailure, Output, WorkerError};
+use crate::worker::task::{Once, StartTask, Task};
 
-/// The four downloads of a fit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Exports {
+/// One download of a fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExportKind {
     /// One row per parameter: value, standard error, bootstrap SE and 95 % interval.
-    pub params_csv: String,
+    ParamsCsv,
     /// The same with the formula, cost, RSS and iterations.
-    pub params_json: String,
+    ParamsJson,
     /// Every run (observed, predicted) and every point of the fitted curve with its band.
-    pub predictions_csv: String,
+    PredictionsCsv,
     /// The same as JSON.
-    pub predictions_json: String,
+    PredictionsJson,
+}
+
+impl ExportKind {
+    /// The file's name.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ExportKind::ParamsCsv => "fit-parameters.csv",
+            ExportKind::ParamsJson => "fit-parameters.json",
+            ExportKind::PredictionsCsv => "fit-predictions.csv",
+            ExportKind::PredictionsJson => "fit-predictions.json",
+        }
+    }
+
+    /// The file's MIME type.
+    pub fn mime(self) -> &'static str {
+        match self {
+            ExportKind::ParamsCsv | ExportKind::PredictionsCsv => "text/csv",
+            ExportKind::ParamsJson | ExportKind::PredictionsJson => "application/json",
+        }
+    }
+}
+
+/// What a fit's downloads are built from: the full report (every fitted value and curve point)
+/// and the runs' abscissae `x` (on `axis`) and observed targets `y`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptFit {
+    /// The report, before thinning.
+    pub report: FitReport,
+    /// The runs' abscissa.
+    pub axis: DataAxis,
+    /// Abscissae of the runs.
+    pub x: Vec<f64>,
+    /// Observed targets.
+    pub y: Vec<f64>,
+}
+
+thread_local! {
+    /// The worker's last finished fit, with its number (one worker thread: no locking).
+    static KEPT: RefCell<Option<(u64, KeptFit)>> = const { RefCell::new(None) };
+    static NEXT: Cell<u64> = const { Cell::new(1) };
+}
+
+/// Keeps `fit` in the worker for [`FitExport`] (replacing the previous one); returns its number.
+pub fn keep(fit: KeptFit) -> u64 {
+    let id = NEXT.with(|n| {
+        let id = n.get();
+        n.set(id + 1);
+        id
+    });
+    KEPT.with(|k| *k.borrow_mut() = Some((id, fit)));
+    id
+}
+
+/// Input of a download: the kept fit's number and which file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FitExport {
+    /// The number [`keep`] gave the fit (the page has it from the fit's outcome).
+    pub fit: u64,
+    /// Which download.
+    pub kind: ExportKind,
+}
+
+/// A download's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportText {
+    /// Which download.
+    pub kind: ExportKind,
+    /// Its contents.
+    pub text: String,
+}
+
+impl StartTask for FitExport {
+    fn start(self) -> Result<Box<dyn Task>, JobFailure> {
+        Ok(Box::new(Once::new(move || {
+            KEPT.with(|k| match &*k.borrow() {
+                Some((id, fit)) if *id == self.fit => Ok(Output::FitExport(ExportText {
+                    kind: self.kind,
+                    text: export(fit, self.kind),
+                })),
+                _ => Err(WorkerError::FitGone.into()),
+            })
+        })))
+    }
 }
 
 #[derive(Serialize)]
@@ -115,8 +206,9 @@ fn json_of<T: Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
 }
 
-/// The downloads of `r`, with the runs at abscissae `x` (on `axis`) and their observed targets `y`.
-pub fn exports(r: &FitReport, axis: DataAxis, x: &[f64], y: &[f64]) -> Exports {
+/// The download `kind` of `fit`.
+pub fn export(fit: &KeptFit, kind: ExportKind) -> String {
+    let (r, x, y) = (&fit.report, &fit.x, &fit.y);
     let c = &r.curve;
     let runs = r.fitted.iter().enumerate().map(|(i, &f)| PredictionRecord {
         kind: "run",
@@ -138,19 +230,19 @@ pub fn exports(r: &FitReport, axis: DataAxis, x: &[f64], y: &[f64]) -> Exports {
         prediction_lower95: finite(c.prediction_lower[i]),
         prediction_upper95: finite(c.prediction_upper[i]),
     });
-    Exports {
-        params_csv: csv_of(params(r)),
-        params_json: json_of(&ParamsJson {
+    match kind {
+        ExportKind::ParamsCsv => csv_of(params(r)),
+        ExportKind::ParamsJson => json_of(&ParamsJson {
             formula: &r.formula,
             cost: r.fit.cost,
             rss: r.fit.rss,
             iterations: r.fit.iterations,
             params: params(r),
         }),
-        predictions_csv: csv_of(runs.chain(curve)),
-        predictions_json: json_of(&PredictionsJson {
+        ExportKind::PredictionsCsv => csv_of(runs.chain(curve)),
+        ExportKind::PredictionsJson => json_of(&PredictionsJson {
             runs: RunsJson {
-                axis,
+                axis: fit.axis,
                 at: x,
                 observed: y,
                 predicted: &r.fitted,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::worker::protocol::{JobFailure, Output, Partial, Progress, Stage};
 use crate::worker::task::{Once, Slice, SliceBudget, StartTask, SyncTask, Task};
 use crate::worker::thin::{pick, strided_indices};
-use export::{exports, Exports};
+use export::{keep, KeptFit};
 use prepare::{data_axis, DataAxis, FitInput, PLOTTED_POINTS};
 
 /// Most points of the fitted curve sent to the page.
@@ -69,7 +69,7 @@ pub struct RunsPlot {
 
 /// Output of a fit: the report with its curve thinned to at most [`CURVE_POINTS`] and its
 /// per-observation arrays (`fitted`, `residuals`) moved, thinned, into [`RunsPlot`]; every point is
-/// kept in the exports.
+/// kept in the worker for the downloads ([`export`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FitOutcome {
     /// The report (see above for what is thinned).
@@ -78,8 +78,8 @@ pub struct FitOutcome {
     pub runs: RunsPlot,
     /// Abscissae of the held-out runs.
     pub backtest_x: Vec<f64>,
-    /// The downloads.
-    pub exports: Exports,
+    /// The number of the full fit kept in the worker for its downloads ([`export::FitExport`]).
+    pub kept: u64,
 }
 
 /// A fit in progress.
@@ -120,7 +120,12 @@ impl StartTask for FitJob {
 impl FitTask {
     fn outcome(&self, mut r: FitReport) -> FitOutcome {
         let y = &self.observations.data.y;
-        let exports = exports(&r, self.axis, &self.x, y);
+        let kept = keep(KeptFit {
+            report: r.clone(),
+            axis: self.axis,
+            x: self.x.clone(),
+            y: y.clone(),
+        });
         let keep = strided_indices(self.x.len(), PLOTTED_POINTS);
         let runs = RunsPlot {
             count: self.x.len(),
@@ -151,7 +156,7 @@ impl FitTask {
             report: r,
             runs,
             backtest_x,
-            exports,
+            kept,
         }
     }
 }
@@ -189,10 +194,12 @@ impl SyncTask for FitTask {
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
+    use super::export::{ExportKind, FitExport};
     use super::prepare::{ColumnChoice, FitData, ModelPick};
     use super::*;
     use crate::worker::protocol::JobSpec;
     use crate::worker::task::run_to_end;
+    use scalelab_core::fit::dataset::CurveOptions;
     use scalelab_core::fit::models::BuiltinModel;
     use scalelab_core::fit::presets::Preset;
     use scalelab_core::fit::{ResidualSpace, RobustLoss};
@@ -202,7 +209,7 @@ mod tests {
             data: FitData::Preset(Preset::Chinchilla),
             columns: ColumnChoice::default(),
             model: ModelPick::Builtin(BuiltinModel::Chinchilla),
-            lambda: 0.999,
+            curve: CurveOptions::default(),
             positive: true,
         };
         let prep = input.preparation();
@@ -224,6 +231,11 @@ mod tests {
         }
     }
 
+    fn download(fit: u64, kind: ExportKind) -> Result<String, JobFailure> {
+        let (out, _, _) = run_to_end(FitExport { fit, kind }.start()?, None)?;
+        Ok(FitExport::output(out).unwrap().text)
+    }
+
     #[test]
     fn a_stepped_fit_streams_one_start_per_step_and_equals_the_fit_at_once() {
         let job = chinchilla_job(Starts::Random {
@@ -240,7 +252,9 @@ mod tests {
             FitJob::output(whole).unwrap(),
             FitJob::output(stepped).unwrap(),
         );
-        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!(format!("{:?}", a.report), format!("{:?}", b.report));
+        assert_eq!((&a.runs, &a.backtest_x), (&b.runs, &b.backtest_x));
+        assert_eq!(b.kept, a.kept + 1, "each fit is kept under a new number");
         assert_eq!(a.report.starts_run, 8);
         // Hoffmann et al.'s law generated the preset: E ≈ 1.69, α ≈ 0.34, β ≈ 0.28.
         let p = &a.report.fit.params;
@@ -248,13 +262,24 @@ mod tests {
             (p[0] - 1.69).abs() < 0.1 && (p[3] - 0.34).abs() < 0.05 && (p[4] - 0.28).abs() < 0.05,
             "{p:?}"
         );
-        assert!(a
-            .exports
-            .params_csv
+        // The downloads are built from the full report of the fit the worker keeps: the last one.
+        assert_eq!(
+            download(a.kept, ExportKind::ParamsCsv)
+                .unwrap_err()
+                .code
+                .as_str(),
+            "FitGone"
+        );
+        assert!(download(b.kept, ExportKind::ParamsCsv)
+            .unwrap()
             .starts_with("parameter,value,std_error"));
         assert_eq!(
-            a.exports.predictions_csv.lines().count(),
-            1 + 54 + a.report.curve.at.len()
+            download(b.kept, ExportKind::PredictionsCsv)
+                .unwrap()
+                .lines()
+                .count(),
+            1 + 54 + 200,
+            "every run and every point of the unthinned curve"
         );
     }
 
@@ -274,8 +299,11 @@ mod tests {
         job.method = Method::LeastSquares;
         let (out, _, _) = run_to_end(job.start().unwrap(), None).unwrap();
         let out = FitJob::output(out).unwrap();
-        assert!(out.exports.params_json.contains("\"parameter\": \"c\""));
-        let v: serde_json::Value = serde_json::from_str(&out.exports.predictions_json).unwrap();
+        assert!(download(out.kept, ExportKind::ParamsJson)
+            .unwrap()
+            .contains("\"parameter\": \"c\""));
+        let json = download(out.kept, ExportKind::PredictionsJson).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["runs"]["at"].as_array().unwrap().len(), 5);
         assert_eq!(v["curve"]["axis"], "x");
     }

@@ -4,13 +4,13 @@
 //! nothing but the message.
 
 use scalelab_core::fit::analysis::ModelChoice;
-use scalelab_core::fit::dataset::{observations, Observations};
+use scalelab_core::fit::dataset::{observations, CurveOptions, Observations};
 use scalelab_core::fit::models::BuiltinModel;
 use scalelab_core::fit::presets::Preset;
+use scalelab_core::fit::schedule::WarmupConvention;
 use scalelab_core::fit::Model;
 use scalelab_core::io::csv::Columns;
 use scalelab_core::io::csv::{read_table, CsvOptions, Delimiter, Table};
-use scalelab_core::CoreError;
 use serde::{Deserialize, Serialize};
 
 use crate::worker::protocol::JobFailure;
@@ -24,8 +24,8 @@ pub const FORMULA_INPUTS: [&str; 7] = ["x", "N", "D", "C", "S1", "S2", "step"];
 /// Where the table comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FitData {
-    /// Text typed, pasted, uploaded or dropped.
-    Text(String),
+    /// Text typed, pasted, uploaded or dropped (sent as bytes: [`crate::worker::text_bytes`]).
+    Text(#[serde(with = "crate::worker::text_bytes")] String),
     /// A generated example.
     Preset(Preset),
 }
@@ -79,8 +79,8 @@ pub struct FitInput {
     pub columns: ColumnChoice,
     /// The model.
     pub model: ModelPick,
-    /// Momentum decay λ of the LR-annealing law's S2.
-    pub lambda: f64,
+    /// A loss curve's schedule, warmup convention and momentum decay λ.
+    pub curve: CurveOptions,
     /// Whether targets must be positive (log residuals or Hoffmann's method).
     pub positive: bool,
 }
@@ -114,8 +114,8 @@ pub enum DataAxis {
     X,
     /// Compute `C = 6ND` of two-input laws.
     Compute,
-    /// The observation's position (1-based) in a loss curve.
-    Observation,
+    /// The training step of a loss curve.
+    Step,
 }
 
 impl DataAxis {
@@ -124,7 +124,7 @@ impl DataAxis {
         match self {
             DataAxis::X => "x",
             DataAxis::Compute => "compute C = 6ND",
-            DataAxis::Observation => "observation",
+            DataAxis::Step => "step",
         }
     }
 }
@@ -142,6 +142,17 @@ pub struct DataPlot {
     pub y: Vec<f64>,
 }
 
+/// A loss curve's schedule as the page shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleSummary {
+    /// Steps `T`.
+    pub steps: usize,
+    /// Largest rate.
+    pub peak: f64,
+    /// The warmup convention in use (with the detected warmup).
+    pub warmup: WarmupConvention,
+}
+
 /// Output of the preparation job: each part, or the error to show next to its field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FitPreparation {
@@ -157,6 +168,8 @@ pub struct FitPreparation {
     pub model: Result<ModelSummary, JobFailure>,
     /// The observations, or why the table does not give them.
     pub observations: Result<DataPlot, JobFailure>,
+    /// A loss curve's schedule.
+    pub schedule: Option<ScheduleSummary>,
     /// Default start values of the model's parameters.
     pub default_start: Vec<f64>,
     /// Suggested bounds (±∞ for none).
@@ -229,19 +242,6 @@ impl FitInput {
         c
     }
 
-    fn lambda(&self) -> Result<f64, CoreError> {
-        if (0.0..=1.0).contains(&self.lambda) {
-            Ok(self.lambda)
-        } else {
-            Err(CoreError::OutOfRange {
-                what: "momentum decay λ",
-                value: self.lambda,
-                min: 0.0,
-                max: 1.0,
-            })
-        }
-    }
-
     /// Reads the table and builds the observations and the model (what a fit needs).
     ///
     /// # Errors
@@ -249,15 +249,10 @@ impl FitInput {
     pub fn prepare(&self) -> Result<Prepared, JobFailure> {
         let table = read_table(&self.text(), &CsvOptions::default())?;
         let columns = self.columns(&table);
-        let observations = observations(
-            &table,
-            &self.inputs(),
-            &columns,
-            Some(self.lambda()?),
-            self.positive,
-        )?;
+        let observations =
+            observations(&table, &self.inputs(), &columns, &self.curve, self.positive)?;
         let choice = self.choice();
-        let model = choice.build(observations.schedule.as_deref())?;
+        let model = choice.build(observations.schedule.as_ref())?;
         Ok(Prepared {
             choice,
             observations,
@@ -275,14 +270,11 @@ impl FitInput {
         let observations = table
             .as_ref()
             .map_err(Clone::clone)
-            .and_then(|t| observations(t, &inputs, &columns, Some(self.lambda()?), self.positive));
-        let schedule = observations
-            .as_ref()
-            .ok()
-            .and_then(|o| o.schedule.as_deref());
+            .and_then(|t| observations(t, &inputs, &columns, &self.curve, self.positive));
+        let schedule = observations.as_ref().ok().and_then(|o| o.schedule.as_ref());
         let model = self.choice().build(schedule);
         let default_start = match (&self.model, &observations, &model) {
-            (ModelPick::Builtin(b), Ok(o), _) => b.default_start(&o.data),
+            (ModelPick::Builtin(b), Ok(o), _) => b.default_start_with(&o.data, schedule),
             (_, _, Ok(m)) => vec![1.0; m.param_names().len()],
             _ => Vec::new(),
         };
@@ -291,7 +283,13 @@ impl FitInput {
             (_, Ok(m)) => vec![(f64::NEG_INFINITY, f64::INFINITY); m.param_names().len()],
             _ => Vec::new(),
         };
+        let schedule = schedule.map(|s| ScheduleSummary {
+            steps: s.steps(),
+            peak: s.rates.iter().copied().fold(0.0, f64::max),
+            warmup: s.warmup,
+        });
         FitPreparation {
+            schedule,
             preset_text,
             table: table
                 .as_ref()
@@ -320,8 +318,8 @@ impl FitInput {
     }
 }
 
-/// The abscissa of each observation and its axis: the position in a loss curve, compute `6ND`
-/// for two-input laws, else `x`.
+/// The abscissa of each observation and its axis: the step of a loss curve, compute `6ND` for
+/// two-input laws, else `x`.
 pub fn data_axis(choice: &ModelChoice, o: &Observations) -> (DataAxis, Vec<f64>) {
     let d = &o.data;
     let loss_curve = matches!(
@@ -331,10 +329,7 @@ pub fn data_axis(choice: &ModelChoice, o: &Observations) -> (DataAxis, Vec<f64>)
         }
     );
     if loss_curve {
-        (
-            DataAxis::Observation,
-            (0..d.len()).map(|i| i as f64 + 1.0).collect(),
-        )
+        (DataAxis::Step, d.x.clone())
     } else if d.n_inputs == 2 {
         (
             DataAxis::Compute,
@@ -367,7 +362,7 @@ mod tests {
             data,
             columns: ColumnChoice::default(),
             model,
-            lambda: 0.999,
+            curve: CurveOptions::default(),
             positive: true,
         }
     }
