@@ -181,6 +181,14 @@ pub enum CoreError {
         steps: usize,
     },
 
+    /// Temperature scaling has no finite positive optimum on these scores
+    /// ([`crate::calibrate::temperature::fit_temperature`]).
+    #[error("no finite optimal temperature: {reason}")]
+    NoOptimalTemperature {
+        /// Which way the optimum runs off, and why.
+        reason: String,
+    },
+
     /// A typed formula (custom model) could not be parsed.
     #[error("formula error at character {position} (0-based) near “{token}”: {reason}")]
     InvalidFormula {

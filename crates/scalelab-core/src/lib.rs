@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod budget;
+pub mod calibrate;
 pub mod error;
 pub mod fit;
 pub mod io;

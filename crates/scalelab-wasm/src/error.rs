@@ -24,6 +24,7 @@ export type ScalelabErrorName =
   | "InvalidBounds"
   | "ModelUndefined"
   | "StepOutsideSchedule"
+  | "NoOptimalTemperature"
   | "InvalidFormula"
   | "InvalidCsv"
   // From the GPU kernels (`ComputeContext`):

@@ -4,6 +4,9 @@
 //! recomputed from the reference code), IEEE 754 / bfloat16 format definitions, closed forms
 //! derived in the comment, or the numpy/ml_dtypes peer vectors in `tests/vectors/`.
 
+mod calibrate;
+#[cfg(not(target_arch = "wasm32"))]
+mod calibrate_options;
 mod errors;
 mod fit_analysis;
 mod fit_chinchilla;

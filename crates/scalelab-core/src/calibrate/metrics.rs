@@ -1,0 +1,259 @@
+//! Calibration metrics, each convention named.
+//!
+//! - **Top-label** (Guo et al. 2017): confidence `max_j p_ij`, outcome `1[argmax_j p_ij = y_i]`
+//!   (first index on ties, as numpy/torch). **Binary** (torchmetrics, netcal on 1-D input):
+//!   confidence `p(y = 1)`, outcome `y`. **Class-wise**: one (confidence `p_ik`, outcome
+//!   `1[y_i = k]`) problem per class.
+//! - [`calibration_error`] over a [`Reliability`]: `L1 = Σ_b (n_b/n)|acc_b − conf_b|` (ECE, Guo
+//!   Eq. 3), `L2 = (Σ_b (n_b/n)(acc_b − conf_b)²)^½` (RMS calibration error, torchmetrics'
+//!   `norm='l2'`), `Max = max_b |acc_b − conf_b|` over non-empty bins (MCE, Guo Eq. 5);
+//!   [`average_calibration_error`] is netcal's ACE (Neumann et al. 2018: the unweighted mean of
+//!   `|acc_b − conf_b|` over non-empty bins), not Nixon et al.'s adaptive CE
+//!   ([`adaptive_calibration_error`]).
+//! - [`nll`] is the mean `−ln p_iy`; [`brier`] is summed over classes,
+//!   `(1/n) Σ_i Σ_k (p_ik − 1[y_i = k])²` in `[0, 2]` (divide by `k` for the per-class variant).
+
+use super::binning::Binning;
+use super::{argmax, softmax_at, Scores};
+use crate::CoreError;
+
+/// One bin of a reliability diagram.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BinStat {
+    /// Confidences in the bin.
+    pub count: usize,
+    /// Their mean.
+    pub confidence: f64,
+    /// Mean outcome (the accuracy, for top-label confidences).
+    pub accuracy: f64,
+}
+
+/// Confidences and outcomes binned.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Reliability {
+    /// Number of samples `n` (including any in no bin).
+    pub samples: usize,
+    /// The bins in order (empty bins have `count = 0` and NaN means).
+    pub bins: Vec<BinStat>,
+}
+
+/// Which norm of the per-bin gaps.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Norm {
+    /// ECE.
+    L1,
+    /// RMS calibration error.
+    L2,
+    /// MCE.
+    Max,
+}
+
+fn check_unit(what: &'static str, v: &[f64]) -> Result<(), CoreError> {
+    for (index, &x) in v.iter().enumerate() {
+        if !x.is_finite() {
+            return Err(CoreError::NonFinite {
+                what,
+                index,
+                value: x,
+            });
+        }
+        if !(0.0..=1.0).contains(&x) {
+            return Err(CoreError::OutOfRange {
+                what,
+                value: x,
+                min: 0.0,
+                max: 1.0,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Bins `conf` (in `[0, 1]`) with its `outcome`s (in `[0, 1]`) by `binning`.
+///
+/// Errors: [`CoreError::EmptyInput`], [`CoreError::DimensionMismatch`], [`CoreError::NonFinite`],
+/// [`CoreError::OutOfRange`] (a value outside `[0, 1]`, or a bad number of bins).
+pub fn reliability(
+    conf: &[f64],
+    outcome: &[f64],
+    binning: &Binning,
+) -> Result<Reliability, CoreError> {
+    if conf.is_empty() {
+        return Err(CoreError::EmptyInput {
+            what: "confidences",
+        });
+    }
+    if outcome.len() != conf.len() {
+        return Err(CoreError::DimensionMismatch {
+            what: "outcomes (one per confidence)",
+            expected: conf.len(),
+            got: outcome.len(),
+        });
+    }
+    check_unit("confidence", conf)?;
+    check_unit("outcome", outcome)?;
+    let (assigned, count) = binning.assign(conf)?;
+    let mut sums = vec![(0usize, 0.0, 0.0); count];
+    for ((b, &c), &o) in assigned.iter().zip(conf).zip(outcome) {
+        if let Some(b) = *b {
+            let s = &mut sums[b];
+            s.0 += 1;
+            s.1 += c;
+            s.2 += o;
+        }
+    }
+    Ok(Reliability {
+        samples: conf.len(),
+        bins: sums
+            .into_iter()
+            .map(|(count, c, o)| BinStat {
+                count,
+                confidence: c / count as f64,
+                accuracy: o / count as f64,
+            })
+            .collect(),
+    })
+}
+
+/// The calibration error of `r` in `norm` (module docs).
+pub fn calibration_error(r: &Reliability, norm: Norm) -> f64 {
+    let n = r.samples as f64;
+    let full = r.bins.iter().filter(|b| b.count > 0);
+    match norm {
+        Norm::L1 => full
+            .map(|b| b.count as f64 / n * (b.accuracy - b.confidence).abs())
+            .sum(),
+        Norm::L2 => full
+            .map(|b| b.count as f64 / n * (b.accuracy - b.confidence).powi(2))
+            .sum::<f64>()
+            .sqrt(),
+        Norm::Max => full
+            .map(|b| (b.accuracy - b.confidence).abs())
+            .fold(0.0, f64::max),
+    }
+}
+
+/// netcal's ACE: the unweighted mean of `|acc_b − conf_b|` over non-empty bins.
+pub fn average_calibration_error(r: &Reliability) -> f64 {
+    let (sum, k) = r
+        .bins
+        .iter()
+        .filter(|b| b.count > 0)
+        .fold((0.0, 0usize), |(s, k), b| {
+            (s + (b.accuracy - b.confidence).abs(), k + 1)
+        });
+    sum / k as f64
+}
+
+/// Top-label confidences and outcomes of `scores` at temperature `t`.
+pub fn top_label(scores: &Scores<'_>, t: f64) -> (Vec<f64>, Vec<f64>) {
+    let mut p = vec![0.0; scores.classes()];
+    let mut conf = Vec::with_capacity(scores.len());
+    let mut outcome = Vec::with_capacity(scores.len());
+    for i in 0..scores.len() {
+        softmax_at(scores.row(i), t, &mut p);
+        let j = argmax(&p);
+        conf.push(p[j]);
+        outcome.push(f64::from(u8::from(j == scores.label(i))));
+    }
+    (conf, outcome)
+}
+
+/// Class `k`'s confidences `p_ik` and outcomes `1[y_i = k]` at temperature `t`.
+pub fn class_scores(scores: &Scores<'_>, t: f64, k: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut p = vec![0.0; scores.classes()];
+    let mut conf = Vec::with_capacity(scores.len());
+    let mut outcome = Vec::with_capacity(scores.len());
+    for i in 0..scores.len() {
+        softmax_at(scores.row(i), t, &mut p);
+        conf.push(p[k]);
+        outcome.push(f64::from(u8::from(k == scores.label(i))));
+    }
+    (conf, outcome)
+}
+
+/// Accuracy (the share of rows whose label is the first largest logit).
+pub fn accuracy(scores: &Scores<'_>) -> f64 {
+    let hits = (0..scores.len())
+        .filter(|&i| argmax(scores.row(i)) == scores.label(i))
+        .count();
+    hits as f64 / scores.len() as f64
+}
+
+/// Mean NLL `−(1/n) Σ ln p_iy` at temperature `t`.
+pub fn nll(scores: &Scores<'_>, t: f64) -> f64 {
+    super::temperature::nll_at(scores, t)
+}
+
+/// Brier score summed over classes, `(1/n) Σ_i Σ_k (p_ik − 1[y_i = k])²`, at temperature `t`.
+pub fn brier(scores: &Scores<'_>, t: f64) -> f64 {
+    let mut p = vec![0.0; scores.classes()];
+    let mut sum = 0.0;
+    for i in 0..scores.len() {
+        softmax_at(scores.row(i), t, &mut p);
+        let y = scores.label(i);
+        sum += p
+            .iter()
+            .enumerate()
+            .map(|(k, &pk)| (pk - f64::from(u8::from(k == y))).powi(2))
+            .sum::<f64>();
+    }
+    sum / scores.len() as f64
+}
+
+/// Class-wise ECE (Kull et al. 2019's SCE): `(1/K) Σ_k Σ_b (n_bk/n)|acc_bk − conf_bk|`, each
+/// class's probabilities binned by `binning`.
+pub fn classwise_calibration_error(
+    scores: &Scores<'_>,
+    t: f64,
+    binning: &Binning,
+) -> Result<f64, CoreError> {
+    let mut sum = 0.0;
+    for k in 0..scores.classes() {
+        let (c, o) = class_scores(scores, t, k);
+        sum += calibration_error(&reliability(&c, &o, binning)?, Norm::L1);
+    }
+    Ok(sum / scores.classes() as f64)
+}
+
+/// Nixon et al. 2019's adaptive calibration error: `ranges` equal-mass ranges per class (ties
+/// kept together), the mean of `|acc − conf|` over every (class, range).
+pub fn adaptive_calibration_error(
+    scores: &Scores<'_>,
+    t: f64,
+    ranges: usize,
+) -> Result<f64, CoreError> {
+    let binning = Binning::EqualMass { bins: ranges };
+    let (mut sum, mut count) = (0.0, 0usize);
+    for k in 0..scores.classes() {
+        let (c, o) = class_scores(scores, t, k);
+        let r = reliability(&c, &o, &binning)?;
+        for b in r.bins.iter().filter(|b| b.count > 0) {
+            sum += (b.accuracy - b.confidence).abs();
+            count += 1;
+        }
+    }
+    Ok(sum / count as f64)
+}
+
+/// netcal's clipping of confidences to `[ε, 1 − ε]` (`ε` = `f64::EPSILON`, as
+/// `np.finfo(float).eps`) before binning.
+pub fn netcal_clip(conf: &[f64]) -> Vec<f64> {
+    conf.iter()
+        .map(|&c| c.clamp(f64::EPSILON, 1.0 - f64::EPSILON))
+        .collect()
+}

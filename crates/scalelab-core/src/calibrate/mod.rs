@@ -1,0 +1,171 @@
+//! The Calibrate lab's numerics: classifier scores ([`Scores`]: `n` rows of `k` logits and a
+//! label per row), temperature scaling solved to a certificate ([`temperature`]), the binnings
+//! the libraries use ([`binning`]) and the calibration metrics under each convention
+//! ([`metrics`]).
+
+pub mod binning;
+pub mod metrics;
+pub mod temperature;
+
+use crate::CoreError;
+
+/// Largest allowed |Σ_j p_j − 1| of a row of probabilities (float32 softmax outputs of a
+/// 1000-class model sum to 1 within ~1e-6).
+pub const PROBABILITY_SUM_TOLERANCE: f64 = 1e-4;
+
+/// Classifier scores: `n` rows of `k ≥ 2` finite logits (row-major) and each row's label in
+/// `0 .. k`. Borrowed: a 50 000 × 1000 set is 400 MB of `f64` and is never copied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scores<'a> {
+    logits: &'a [f64],
+    classes: usize,
+    labels: &'a [usize],
+}
+
+impl<'a> Scores<'a> {
+    /// Checks `logits` (`labels.len()` rows of `classes` values) and `labels`.
+    ///
+    /// Errors: [`CoreError::EmptyInput`] (no rows), [`CoreError::OutOfRange`] (fewer than two
+    /// classes), [`CoreError::DimensionMismatch`] (`logits.len() ≠ n·k`),
+    /// [`CoreError::NonFinite`] (a logit), [`CoreError::IndexOutOfRange`] (a label ≥ `k`).
+    pub fn new(logits: &'a [f64], classes: usize, labels: &'a [usize]) -> Result<Self, CoreError> {
+        if labels.is_empty() {
+            return Err(CoreError::EmptyInput { what: "labels" });
+        }
+        if classes < 2 {
+            return Err(CoreError::OutOfRange {
+                what: "number of classes",
+                value: classes as f64,
+                min: 2.0,
+                max: f64::MAX,
+            });
+        }
+        if logits.len() != labels.len().saturating_mul(classes) {
+            return Err(CoreError::DimensionMismatch {
+                what: "logits (must be one row of `classes` values per label)",
+                expected: labels.len().saturating_mul(classes),
+                got: logits.len(),
+            });
+        }
+        if let Some((index, &value)) = logits.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(CoreError::NonFinite {
+                what: "logits",
+                index,
+                value,
+            });
+        }
+        if let Some(&label) = labels.iter().find(|&&l| l >= classes) {
+            return Err(CoreError::IndexOutOfRange {
+                what: "label",
+                index: label,
+                len: classes,
+            });
+        }
+        Ok(Scores {
+            logits,
+            classes,
+            labels,
+        })
+    }
+
+    /// Number of rows `n`.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Always false (a `Scores` has at least one row).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Number of classes `k`.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Row `i`'s logits.
+    pub fn row(&self, i: usize) -> &'a [f64] {
+        &self.logits[i * self.classes..(i + 1) * self.classes]
+    }
+
+    /// Row `i`'s label.
+    pub fn label(&self, i: usize) -> usize {
+        self.labels[i]
+    }
+
+    /// The labels.
+    pub fn labels(&self) -> &'a [usize] {
+        self.labels
+    }
+}
+
+/// Logits `z = ln p` of probabilities (`classes` per row; softmax(z) = p, and temperature
+/// scaling is unaffected by the per-row constant this leaves out).
+///
+/// Errors: [`CoreError::DimensionMismatch`] (not a whole number of rows), [`CoreError::NonFinite`],
+/// [`CoreError::OutOfRange`] (a probability outside `[0, 1]`, or a row whose sum is more than
+/// [`PROBABILITY_SUM_TOLERANCE`] from 1 — the value reported is the sum). A probability of 0 gives
+/// the logit −∞, which [`Scores::new`] refuses: its row can never be tempered.
+pub fn logits_from_probabilities(probs: &[f64], classes: usize) -> Result<Vec<f64>, CoreError> {
+    if classes == 0 || !probs.len().is_multiple_of(classes) {
+        return Err(CoreError::DimensionMismatch {
+            what: "probabilities (must be whole rows of `classes` values)",
+            expected: probs.len().div_ceil(classes.max(1)) * classes.max(1),
+            got: probs.len(),
+        });
+    }
+    for (r, row) in probs.chunks_exact(classes).enumerate() {
+        for (j, &p) in row.iter().enumerate() {
+            if !p.is_finite() {
+                return Err(CoreError::NonFinite {
+                    what: "probabilities",
+                    index: r * classes + j,
+                    value: p,
+                });
+            }
+            if !(0.0..=1.0).contains(&p) {
+                return Err(CoreError::OutOfRange {
+                    what: "probability",
+                    value: p,
+                    min: 0.0,
+                    max: 1.0,
+                });
+            }
+        }
+        let sum: f64 = row.iter().sum();
+        if (sum - 1.0).abs() > PROBABILITY_SUM_TOLERANCE {
+            return Err(CoreError::OutOfRange {
+                what: "sum of a row of probabilities",
+                value: sum,
+                min: 1.0 - PROBABILITY_SUM_TOLERANCE,
+                max: 1.0 + PROBABILITY_SUM_TOLERANCE,
+            });
+        }
+    }
+    Ok(probs.iter().map(|p| p.ln()).collect())
+}
+
+/// Row `z`'s softmax at temperature `t` into `out` (max-subtracted).
+pub fn softmax_at(z: &[f64], t: f64, out: &mut [f64]) {
+    let beta = 1.0 / t;
+    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut sum = 0.0;
+    for (o, &v) in out.iter_mut().zip(z) {
+        *o = (beta * (v - m)).exp();
+        sum += *o;
+    }
+    for o in out.iter_mut() {
+        *o /= sum;
+    }
+}
+
+/// Index of the largest value, the first on ties (as numpy's and torch's `argmax`).
+pub fn argmax(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (j, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = j;
+        }
+    }
+    best
+}
