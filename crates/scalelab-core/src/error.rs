@@ -189,6 +189,15 @@ pub enum CoreError {
         reason: String,
     },
 
+    /// A NumPy `.npy` or `.npz` file could not be read ([`crate::io::npy`]).
+    #[error("{what}: {reason}")]
+    InvalidArrayFile {
+        /// The file kind (`"NPY file"`, `"NPZ file"`).
+        what: &'static str,
+        /// What is wrong and what to give instead.
+        reason: String,
+    },
+
     /// A typed formula (custom model) could not be parsed.
     #[error("formula error at character {position} (0-based) near “{token}”: {reason}")]
     InvalidFormula {

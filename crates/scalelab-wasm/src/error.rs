@@ -25,6 +25,7 @@ export type ScalelabErrorName =
   | "ModelUndefined"
   | "StepOutsideSchedule"
   | "NoOptimalTemperature"
+  | "InvalidArrayFile"
   | "InvalidFormula"
   | "InvalidCsv"
   // From the GPU kernels (`ComputeContext`):

@@ -173,16 +173,25 @@ pub fn top_label(scores: &Scores<'_>, t: f64) -> (Vec<f64>, Vec<f64>) {
     (conf, outcome)
 }
 
-/// Class `k`'s confidences `p_ik` and outcomes `1[y_i = k]` at temperature `t`.
-pub fn class_scores(scores: &Scores<'_>, t: f64, k: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut p = vec![0.0; scores.classes()];
-    let mut conf = Vec::with_capacity(scores.len());
-    let mut outcome = Vec::with_capacity(scores.len());
-    for i in 0..scores.len() {
-        softmax_at(scores.row(i), t, &mut p);
-        conf.push(p[k]);
-        outcome.push(f64::from(u8::from(k == scores.label(i))));
+/// Every row's softmax at temperature `t`, row-major.
+pub fn probabilities(scores: &Scores<'_>, t: f64) -> Vec<f64> {
+    let k = scores.classes();
+    let mut p = vec![0.0; scores.len() * k];
+    for (i, row) in p.chunks_exact_mut(k).enumerate() {
+        softmax_at(scores.row(i), t, row);
     }
+    p
+}
+
+/// Class `k`'s confidences `p_ik` and outcomes `1[y_i = k]` from [`probabilities`] `p`.
+pub fn class_scores(scores: &Scores<'_>, p: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
+    let classes = scores.classes();
+    let conf = p.iter().skip(k).step_by(classes).copied().collect();
+    let outcome = scores
+        .labels()
+        .iter()
+        .map(|&y| f64::from(u8::from(y == k)))
+        .collect();
     (conf, outcome)
 }
 
@@ -222,9 +231,10 @@ pub fn classwise_calibration_error(
     t: f64,
     binning: &Binning,
 ) -> Result<f64, CoreError> {
+    let p = probabilities(scores, t);
     let mut sum = 0.0;
     for k in 0..scores.classes() {
-        let (c, o) = class_scores(scores, t, k);
+        let (c, o) = class_scores(scores, &p, k);
         sum += calibration_error(&reliability(&c, &o, binning)?, Norm::L1);
     }
     Ok(sum / scores.classes() as f64)
@@ -238,9 +248,10 @@ pub fn adaptive_calibration_error(
     ranges: usize,
 ) -> Result<f64, CoreError> {
     let binning = Binning::EqualMass { bins: ranges };
+    let p = probabilities(scores, t);
     let (mut sum, mut count) = (0.0, 0usize);
     for k in 0..scores.classes() {
-        let (c, o) = class_scores(scores, t, k);
+        let (c, o) = class_scores(scores, &p, k);
         let r = reliability(&c, &o, &binning)?;
         for b in r.bins.iter().filter(|b| b.count > 0) {
             sum += (b.accuracy - b.confidence).abs();

@@ -5,6 +5,7 @@
 //! derived in the comment, or the numpy/ml_dtypes peer vectors in `tests/vectors/`.
 
 mod calibrate;
+mod calibrate_netcal;
 #[cfg(not(target_arch = "wasm32"))]
 mod calibrate_options;
 mod errors;
@@ -18,6 +19,8 @@ mod fit_uncertainty;
 #[cfg(not(target_arch = "wasm32"))]
 mod fuzz_inputs;
 mod io_csv;
+#[cfg(not(target_arch = "wasm32"))]
+mod io_npy;
 mod ops;
 mod precision;
 mod stablemax;
