@@ -8,6 +8,7 @@ mod calibrate;
 mod calibrate_netcal;
 #[cfg(not(target_arch = "wasm32"))]
 mod calibrate_options;
+mod calibrate_recalibrate;
 mod errors;
 mod fit_analysis;
 mod fit_chinchilla;
