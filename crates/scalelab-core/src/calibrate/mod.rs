@@ -1,9 +1,11 @@
 //! The Calibrate lab's numerics: classifier scores ([`Scores`]: `n` rows of `k` logits and a
 //! label per row), temperature scaling solved to a certificate ([`temperature`]), the binnings
 //! the libraries use ([`binning`]), the calibration metrics under each convention
-//! ([`metrics`]) and recalibration maps with the seeded split ([`recalibrate`]).
+//! ([`metrics`]) recalibration maps with the seeded split ([`recalibrate`]) and bootstrap intervals of any
+//! metric ([`bootstrap`]).
 
 pub mod binning;
+pub mod bootstrap;
 pub mod metrics;
 pub mod recalibrate;
 pub mod temperature;

@@ -5,6 +5,7 @@
 //! derived in the comment, or the numpy/ml_dtypes peer vectors in `tests/vectors/`.
 
 mod calibrate;
+mod calibrate_bootstrap;
 mod calibrate_netcal;
 #[cfg(not(target_arch = "wasm32"))]
 mod calibrate_options;

@@ -1,0 +1,83 @@
+//! Bootstrap intervals of calibration metrics: the bootstrap standard error of an accuracy against
+//! the binomial closed form `√(p(1 − p)/n)` on a markus93 test set, determinism by seed, and typed
+//! errors.
+
+use scalelab_core::calibrate::binning::{Binning, EdgeConvention};
+use scalelab_core::calibrate::bootstrap::bootstrap_metric;
+use scalelab_core::calibrate::metrics::{calibration_error, reliability, Norm};
+use scalelab_core::CoreError;
+
+use crate::fit_models::refdata;
+
+#[test]
+fn accuracy_bootstrap_matches_the_binomial_standard_error() {
+    let Some(text) = refdata("calibration/hollance_markus93/probs_resnet110_c10_logits.csv") else {
+        return;
+    };
+    let (mut conf, mut correct) = (Vec::new(), Vec::new());
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        conf.push(f[2].parse::<f64>().unwrap());
+        correct.push(f64::from(u8::from(f[0] == f[1])));
+    }
+    let n = correct.len();
+    let acc = bootstrap_metric(n, 1000, 0.95, 42, |rows| {
+        Ok(rows.iter().map(|&i| correct[i]).sum::<f64>() / rows.len() as f64)
+    })
+    .unwrap();
+    let p = 0.9356;
+    assert!((acc.estimate - p).abs() < 1e-12);
+    let se = (p * (1.0 - p) / n as f64).sqrt();
+    // B = 1000 resamples: the bootstrap SE's own relative error is about 1/√(2B) ≈ 2 %.
+    assert!(
+        (acc.std_error / se - 1.0).abs() < 0.1,
+        "bootstrap SE {} vs binomial {se}",
+        acc.std_error
+    );
+    // The 95 % percentile interval is about ±1.96 SE.
+    assert!(((acc.upper - acc.lower) / (2.0 * 1.959964 * se) - 1.0).abs() < 0.15);
+    assert!(acc.lower < acc.estimate && acc.estimate < acc.upper);
+
+    let bins = Binning::EqualWidth {
+        bins: 15,
+        edges: EdgeConvention::UpperClosed,
+    };
+    let ece = |rows: &[usize]| {
+        let c: Vec<f64> = rows.iter().map(|&i| conf[i]).collect();
+        let o: Vec<f64> = rows.iter().map(|&i| correct[i]).collect();
+        Ok(calibration_error(&reliability(&c, &o, &bins)?, Norm::L1))
+    };
+    let a = bootstrap_metric(n, 200, 0.9, 7, ece).unwrap();
+    assert!((a.estimate - 0.047503518641).abs() < 1e-6);
+    assert!(a.lower < a.upper && a.finite == 200);
+    assert_eq!(
+        bootstrap_metric(n, 200, 0.9, 7, ece).unwrap(),
+        a,
+        "a seed gives the same interval"
+    );
+}
+
+#[test]
+fn bootstrap_options_are_checked() {
+    let f = |_: &[usize]| Ok(1.0);
+    assert!(matches!(
+        bootstrap_metric(0, 10, 0.9, 1, f),
+        Err(CoreError::EmptyInput { .. })
+    ));
+    assert!(matches!(
+        bootstrap_metric(5, 1, 0.9, 1, f),
+        Err(CoreError::OutOfRange { .. })
+    ));
+    assert!(matches!(
+        bootstrap_metric(5, 10, 1.0, 1, f),
+        Err(CoreError::OutOfRange { .. })
+    ));
+    assert!(matches!(
+        bootstrap_metric(5, 10, f64::NAN, 1, f),
+        Err(CoreError::OutOfRange { .. })
+    ));
+    assert!(matches!(
+        bootstrap_metric(5, 10, 0.9, 1, |_| Ok(f64::NAN)),
+        Err(CoreError::OutOfRange { .. })
+    ));
+}
