@@ -62,7 +62,8 @@ pub enum Norm {
     Max,
 }
 
-fn check_unit(what: &'static str, v: &[f64]) -> Result<(), CoreError> {
+/// Every value of `v` finite and in `[0, 1]`.
+pub(super) fn check_unit(what: &'static str, v: &[f64]) -> Result<(), CoreError> {
     for (index, &x) in v.iter().enumerate() {
         if !x.is_finite() {
             return Err(CoreError::NonFinite {

@@ -8,6 +8,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::binning::{equal_width, EdgeConvention};
+use super::metrics::check_unit;
 use crate::CoreError;
 
 fn check_pairs(conf: &[f64], outcome: &[f64]) -> Result<(), CoreError> {
@@ -23,11 +24,8 @@ fn check_pairs(conf: &[f64], outcome: &[f64]) -> Result<(), CoreError> {
             got: outcome.len(),
         });
     }
-    for (what, v) in [("confidence", conf), ("outcome", outcome)] {
-        if let Some((index, &value)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-            return Err(CoreError::NonFinite { what, index, value });
-        }
-    }
+    check_unit("confidence", conf)?;
+    check_unit("outcome", outcome)?;
     Ok(())
 }
 
@@ -55,7 +53,7 @@ impl HistogramBinning {
         }
         let mut sums = vec![(0usize, 0.0); bins];
         for (&c, &o) in conf.iter().zip(outcome) {
-            let b = equal_width(c.clamp(0.0, 1.0), bins, EdgeConvention::UpperClosed).unwrap_or(0);
+            let b = equal_width(c, bins, EdgeConvention::UpperClosed).unwrap_or(0);
             sums[b].0 += 1;
             sums[b].1 += o;
         }
@@ -74,7 +72,7 @@ impl HistogramBinning {
         Ok(HistogramBinning { values, empty })
     }
 
-    /// The calibrated confidence of `c`.
+    /// The calibrated confidence of `c` (clamped into `[0, 1]`; a confidence of 0 takes bin 0).
     pub fn apply(&self, c: f64) -> f64 {
         let b = equal_width(
             c.clamp(0.0, 1.0),

@@ -3,8 +3,6 @@
 //! `tests/vectors/calibration_netcal.py` (stored in `calibration_netcal.json`): the fitted
 //! temperature and every metric under every convention, before and after, to 1e-6.
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 
 use scalelab_core::calibrate::binning::{Binning, EdgeConvention};
@@ -16,27 +14,10 @@ use scalelab_core::calibrate::temperature::fit_temperature;
 use scalelab_core::calibrate::{logits_from_probabilities, Scores};
 use scalelab_core::io::npy::{read_npz, NpyData};
 
+use crate::fit_models::refdata_bytes;
+
 fn netcal_file(name: &str) -> Option<Vec<u8>> {
-    let dir = match std::env::var_os("SCALELAB_REFDATA") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/refdata"
-        )),
-    };
-    let path = dir.join("calibration/netcal").join(name);
-    match std::fs::read(&path) {
-        Ok(b) => Some(b),
-        Err(_) => {
-            let msg = format!("SKIPPED (no refdata at {})", path.display());
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{msg}, and CI=true requires it"
-            );
-            println!("{msg}");
-            None
-        }
-    }
+    refdata_bytes(&format!("calibration/netcal/{name}"))
 }
 
 fn close(what: &str, got: f64, want: &Value) {

@@ -11,20 +11,15 @@ use scalelab_core::calibrate::{logits_from_probabilities, Scores};
 use scalelab_core::io::npy::{read_npz, NpyData};
 use scalelab_core::CoreError;
 
+use crate::fit_models::refdata_bytes;
+
 #[test]
 fn isotonic_and_histogram_binning_match_scikit_learn_and_numpy() {
     let want: Value = serde_json::from_str(include_str!(
         "../../../../tests/vectors/calibration_recalibrate.json"
     ))
     .unwrap();
-    let dir = std::env::var("SCALELAB_REFDATA")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/refdata").into());
-    let Ok(bytes) = std::fs::read(format!("{dir}/calibration/netcal/lenet-5-cifar-10.npz")) else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "no refdata, and CI=true requires it"
-        );
-        println!("SKIPPED (no refdata)");
+    let Some(bytes) = refdata_bytes("calibration/netcal/lenet-5-cifar-10.npz") else {
         return;
     };
     let arrays = read_npz(&bytes).unwrap();

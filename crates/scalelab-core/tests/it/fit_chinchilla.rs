@@ -21,8 +21,6 @@
 //! it in release); `cargo run --release -p scalelab-core --example chinchilla_grid` times it, and
 //! `bench/chinchilla_scipy.py` compares it with scipy.
 
-use std::path::PathBuf;
-
 use scalelab_core::fit::hoffmann::{
     fit_hoffmann, fit_hoffmann_with, fit_objective_with, hoffmann_grid, HoffmannObjective,
     HoffmannOptions, Reduction, HOFFMANN_DELTA, HOFFMANN_UNROUNDED_THETA,
@@ -36,23 +34,7 @@ use crate::assert_close;
 /// `(N, D, L)` of Epoch's 240 points, or `None` (after printing `SKIPPED`) without the data and
 /// with `CI` not `true`.
 fn epoch_points() -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
-    let dir = match std::env::var_os("SCALELAB_REFDATA") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/refdata"
-        )),
-    };
-    let path = dir.join("chinchilla").join("svg_extracted_data.csv");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        let msg = format!("SKIPPED (no refdata at {})", path.display());
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{msg}, and CI=true requires it");
-        }
-        println!("{msg}");
-        eprintln!("{msg}");
-        return None;
-    };
+    let text = crate::fit_models::refdata("chinchilla/svg_extracted_data.csv")?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
     let col = |name: &str| header.iter().position(|h| h.trim() == name).expect(name);

@@ -676,9 +676,9 @@ fn formula_errors_are_specific() {
     ));
 }
 
-/// `$SCALELAB_REFDATA/<rel>` (default `../shared/refdata` beside the workspace), or `None` after
-/// printing `SKIPPED` (a failure under `CI=true`).
-pub fn refdata(rel: &str) -> Option<String> {
+/// `$SCALELAB_REFDATA/<rel>` (default `../shared/refdata` beside the workspace) as bytes, or
+/// `None` after printing `SKIPPED` (a failure under `CI=true`).
+pub fn refdata_bytes(rel: &str) -> Option<Vec<u8>> {
     let dir = match std::env::var_os("SCALELAB_REFDATA") {
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(concat!(
@@ -687,8 +687,8 @@ pub fn refdata(rel: &str) -> Option<String> {
         )),
     };
     let path = dir.join(rel);
-    match std::fs::read_to_string(&path) {
-        Ok(t) => Some(t),
+    match std::fs::read(&path) {
+        Ok(b) => Some(b),
         Err(_) => {
             let msg = format!("SKIPPED (no refdata at {})", path.display());
             assert!(
@@ -700,6 +700,11 @@ pub fn refdata(rel: &str) -> Option<String> {
             None
         }
     }
+}
+
+/// [`refdata_bytes`] as text.
+pub fn refdata(rel: &str) -> Option<String> {
+    refdata_bytes(rel).map(|b| String::from_utf8(b).expect("refdata text is UTF-8"))
 }
 
 /// The reference repository's per-step schedule for one curve file (refdata README §1): warmup
