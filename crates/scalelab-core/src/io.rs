@@ -4,6 +4,7 @@ use crate::CoreError;
 
 pub mod csv;
 pub mod npy;
+pub mod scores;
 
 /// Most values one list may hold (keeps a pasted file from exhausting memory).
 pub const MAX_LIST_LEN: usize = 1_000_000;

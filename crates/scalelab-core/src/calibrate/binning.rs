@@ -33,7 +33,7 @@ pub enum EdgeConvention {
     /// (torchmetrics' `torch.bucketize(…, right=True) − 1`).
     LowerClosedExtraBin,
     /// `[lo, hi)` with the last bin `[lo, 1]` closed (numpy's `histogram`, scipy's
-    /// `binned_statistic`, netcal, scikit-learn's `calibration_curve`).
+    /// `binned_statistic`, netcal).
     LowerClosed,
 }
 
@@ -54,13 +54,30 @@ pub enum Binning {
         /// Number of bins asked for.
         bins: usize,
     },
+    /// scikit-learn's `calibration_curve(strategy="uniform")`: edges `numpy.linspace(0, 1, M+1)`
+    /// (`m·(1/M)`), a confidence's bin the number of inner edges strictly below it
+    /// (`searchsorted(edges[1:-1], c)`): `(lo, hi]`, with a confidence of 0 in the first bin.
+    SklearnUniform {
+        /// Number of bins `M`.
+        bins: usize,
+    },
+    /// `calibration_curve(strategy="quantile")`: edges the `m·(1/M)`-quantiles of the confidences
+    /// (numpy's `percentile`, linear interpolation), then the same rule as
+    /// [`Binning::SklearnUniform`]; tied confidences stay together, so bins can be empty.
+    SklearnQuantile {
+        /// Number of bins `M`.
+        bins: usize,
+    },
 }
 
 impl Binning {
     /// Number of bins asked for.
     pub fn bins(&self) -> usize {
         match *self {
-            Binning::EqualWidth { bins, .. } | Binning::EqualMass { bins } => bins,
+            Binning::EqualWidth { bins, .. }
+            | Binning::EqualMass { bins }
+            | Binning::SklearnUniform { bins }
+            | Binning::SklearnQuantile { bins } => bins,
         }
     }
 
@@ -88,8 +105,72 @@ impl Binning {
                 bins + usize::from(edges == EdgeConvention::LowerClosedExtraBin),
             )),
             Binning::EqualMass { bins } => Ok(equal_mass(conf, bins)),
+            Binning::SklearnUniform { bins } => Ok(by_inner_edges(conf, &linspace_edges(bins))),
+            Binning::SklearnQuantile { bins } => {
+                Ok(by_inner_edges(conf, &quantile_edges(conf, bins)))
+            }
         }
     }
+
+    /// The bin edges where they do not depend on sample order (all but equal mass):
+    /// `M + 1` values from 0 to 1 (quantiles: from the smallest to the largest confidence).
+    pub fn edges(&self, conf: &[f64]) -> Option<Vec<f64>> {
+        match *self {
+            Binning::EqualWidth { bins, .. } => {
+                Some((0..=bins).map(|m| m as f64 / bins as f64).collect())
+            }
+            Binning::EqualMass { .. } => None,
+            Binning::SklearnUniform { bins } => Some(linspace_edges(bins)),
+            Binning::SklearnQuantile { bins } => Some(quantile_edges(conf, bins)),
+        }
+    }
+}
+
+/// `numpy.linspace(0, 1, m + 1)`: `i·(1/m)`, the last exactly 1.
+fn linspace_edges(m: usize) -> Vec<f64> {
+    let step = 1.0 / m as f64;
+    let mut e: Vec<f64> = (0..=m).map(|i| i as f64 * step).collect();
+    e[m] = 1.0;
+    e
+}
+
+/// `numpy.percentile(conf, linspace(0, 1, m + 1) · 100)` with numpy's linear method: quantile
+/// `q`, virtual index `(n − 1)·q`, and numpy's `_lerp` (`a + (b − a)·g`, or `b − (b − a)(1 − g)`
+/// for `g ≥ 0.5`).
+fn quantile_edges(conf: &[f64], m: usize) -> Vec<f64> {
+    let mut sorted = conf.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    linspace_edges(m)
+        .into_iter()
+        .map(|q| {
+            let q = (q * 100.0) / 100.0;
+            let virtual_index = (n - 1) as f64 * q;
+            if virtual_index >= (n - 1) as f64 {
+                return sorted[n - 1];
+            }
+            let lo = virtual_index.floor();
+            let g = virtual_index - lo;
+            let (a, b) = (sorted[lo as usize], sorted[lo as usize + 1]);
+            let d = b - a;
+            if g >= 0.5 {
+                b - d * (1.0 - g)
+            } else {
+                a + d * g
+            }
+        })
+        .collect()
+}
+
+/// Each confidence's bin as `searchsorted(edges[1:-1], c, side="left")`.
+fn by_inner_edges(conf: &[f64], edges: &[f64]) -> (Vec<Option<usize>>, usize) {
+    let inner = &edges[1..edges.len() - 1];
+    (
+        conf.iter()
+            .map(|&c| Some(inner.partition_point(|&e| e < c)))
+            .collect(),
+        edges.len() - 1,
+    )
 }
 
 /// The bin of `c` among `m` equal-width bins under `edges`.

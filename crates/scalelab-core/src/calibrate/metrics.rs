@@ -269,3 +269,24 @@ pub fn netcal_clip(conf: &[f64]) -> Vec<f64> {
         .map(|&c| c.clamp(f64::EPSILON, 1.0 - f64::EPSILON))
         .collect()
 }
+
+/// The calibration error in `norm` of `conf` and `outcome` for each number of bins in `bins`,
+/// binned by `binning(M)` — the "ECE against the number of bins" curve.
+///
+/// Errors: as [`reliability`].
+pub fn calibration_error_by_bins(
+    conf: &[f64],
+    outcome: &[f64],
+    bins: &[usize],
+    norm: Norm,
+    binning: impl Fn(usize) -> Binning,
+) -> Result<Vec<f64>, CoreError> {
+    bins.iter()
+        .map(|&m| {
+            Ok(calibration_error(
+                &reliability(conf, outcome, &binning(m))?,
+                norm,
+            ))
+        })
+        .collect()
+}

@@ -1,13 +1,21 @@
 //! The Calibrate lab's numerics: classifier scores ([`Scores`]: `n` rows of `k` logits and a
 //! label per row), temperature scaling solved to a certificate ([`temperature`]), the binnings
 //! the libraries use ([`binning`]), the calibration metrics under each convention
-//! ([`metrics`]) recalibration maps with the seeded split ([`recalibrate`]) and bootstrap intervals of any
-//! metric ([`bootstrap`]).
+//! ([`metrics`]) and the convention matrix that scores data the way each library does
+//! ([`conventions`]), recalibration maps with the seeded split ([`recalibrate`]), vector and
+//! matrix scaling ([`scaling`]), bootstrap intervals of any metric ([`bootstrap`]), CORP
+//! reliability diagrams with the Murphy decomposition ([`corp`]) and the demonstration that ECE
+//! is not a proper score ([`properness`]); the class-overlap experiment ([`overlap`]).
 
 pub mod binning;
 pub mod bootstrap;
+pub mod conventions;
+pub mod corp;
 pub mod metrics;
+pub mod overlap;
+pub mod properness;
 pub mod recalibrate;
+pub mod scaling;
 pub mod temperature;
 
 use crate::CoreError;

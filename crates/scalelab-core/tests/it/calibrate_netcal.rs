@@ -16,8 +16,20 @@ use scalelab_core::io::npy::{read_npz, NpyData};
 
 use crate::fit_models::refdata_bytes;
 
-fn netcal_file(name: &str) -> Option<Vec<u8>> {
-    refdata_bytes(&format!("calibration/netcal/{name}"))
+/// One netcal example as (logits `ln p`, classes, labels); `None` without the reference data.
+pub fn netcal_example(name: &str) -> Option<(Vec<f64>, usize, Vec<usize>)> {
+    let bytes = refdata_bytes(&format!("calibration/netcal/{name}"))?;
+    let arrays = read_npz(&bytes).unwrap();
+    let get = |name: &str| &arrays.iter().find(|(n, _)| n == name).unwrap().1;
+    let (pred, truth) = (get("predictions"), get("ground_truth"));
+    assert!(matches!(pred.data, NpyData::Float(_)));
+    let k = pred.shape[1];
+    let NpyData::Int(labels) = &truth.data else {
+        panic!("labels are integers")
+    };
+    let labels: Vec<usize> = labels.iter().map(|&l| l as usize).collect();
+    let z = logits_from_probabilities(&pred.to_f64(), k).unwrap();
+    Some((z, k, labels))
 }
 
 fn close(what: &str, got: f64, want: &Value) {
@@ -100,19 +112,9 @@ fn netcal_examples_match_numpy_and_scipy() {
     ))
     .unwrap();
     for (file, want) in vectors["files"].as_object().unwrap() {
-        let Some(bytes) = netcal_file(file) else {
+        let Some((z, k, labels)) = netcal_example(file) else {
             return;
         };
-        let arrays = read_npz(&bytes).unwrap();
-        let get = |name: &str| &arrays.iter().find(|(n, _)| n == name).unwrap().1;
-        let (pred, truth) = (get("predictions"), get("ground_truth"));
-        assert!(matches!(pred.data, NpyData::Float(_)));
-        let k = pred.shape[1];
-        let NpyData::Int(labels) = &truth.data else {
-            panic!("labels are integers")
-        };
-        let labels: Vec<usize> = labels.iter().map(|&l| l as usize).collect();
-        let z = logits_from_probabilities(&pred.to_f64(), k).unwrap();
         let s = Scores::new(&z, k, &labels).unwrap();
         let fit = fit_temperature(&s).unwrap();
         close(&format!("{file} T"), fit.temperature, &want["temperature"]);

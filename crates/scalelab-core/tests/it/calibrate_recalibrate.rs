@@ -7,11 +7,10 @@ use serde_json::Value;
 use scalelab_core::calibrate::binning::{Binning, EdgeConvention};
 use scalelab_core::calibrate::metrics::{calibration_error, reliability, top_label, Norm};
 use scalelab_core::calibrate::recalibrate::{split, HistogramBinning, Isotonic};
-use scalelab_core::calibrate::{logits_from_probabilities, Scores};
-use scalelab_core::io::npy::{read_npz, NpyData};
+use scalelab_core::calibrate::Scores;
 use scalelab_core::CoreError;
 
-use crate::fit_models::refdata_bytes;
+use crate::calibrate_netcal::netcal_example;
 
 #[test]
 fn isotonic_and_histogram_binning_match_scikit_learn_and_numpy() {
@@ -19,16 +18,9 @@ fn isotonic_and_histogram_binning_match_scikit_learn_and_numpy() {
         "../../../../tests/vectors/calibration_recalibrate.json"
     ))
     .unwrap();
-    let Some(bytes) = refdata_bytes("calibration/netcal/lenet-5-cifar-10.npz") else {
+    let Some((z, _, labels)) = netcal_example("lenet-5-cifar-10.npz") else {
         return;
     };
-    let arrays = read_npz(&bytes).unwrap();
-    let get = |name: &str| &arrays.iter().find(|(n, _)| n == name).unwrap().1;
-    let NpyData::Int(labels) = &get("ground_truth").data else {
-        panic!()
-    };
-    let labels: Vec<usize> = labels.iter().map(|&l| l as usize).collect();
-    let z = logits_from_probabilities(&get("predictions").to_f64(), 10).unwrap();
     let s = Scores::new(&z, 10, &labels).unwrap();
     let (conf, correct) = top_label(&s, 1.0);
     let (cal_c, test_c) = conf.split_at(3000);

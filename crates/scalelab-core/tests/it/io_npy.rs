@@ -13,7 +13,7 @@ use scalelab_core::io::npy::{read_npy, read_npz, NpyData};
 use scalelab_core::CoreError;
 
 /// An `.npy` file (format 1.0) with `descr`, `fortran` order and `shape`, followed by `data`.
-fn npy(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
+pub fn npy(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
     let mut dict = format!(
         "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
         if fortran { "True" } else { "False" }
@@ -29,11 +29,11 @@ fn npy(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
     out
 }
 
-fn f64s(v: &[f64]) -> Vec<u8> {
+pub fn f64s(v: &[f64]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-fn npz(members: &[(&str, Vec<u8>)], deflate: bool) -> Vec<u8> {
+pub fn npz(members: &[(&str, Vec<u8>)], deflate: bool) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let method = if deflate {
         zip::CompressionMethod::Deflated
@@ -169,7 +169,7 @@ fn bad_files_are_specific_errors() {
     assert!(reason(read_npz(&bad_member).unwrap_err()).starts_with("x: "));
 }
 
-fn mutated_npy() -> impl Strategy<Value = Vec<u8>> {
+pub fn mutated_npy() -> impl Strategy<Value = Vec<u8>> {
     let base = prop_oneof![
         Just(npy("<f8", false, "(2, 2)", &f64s(&[1.0, 2.0, 3.0, 4.0]))),
         Just(npy("<i8", true, "(3,)", &[1u8; 24])),

@@ -6,6 +6,7 @@
 
 mod calibrate;
 mod calibrate_bootstrap;
+mod calibrate_methods;
 mod calibrate_netcal;
 #[cfg(not(target_arch = "wasm32"))]
 mod calibrate_options;
@@ -23,6 +24,8 @@ mod fuzz_inputs;
 mod io_csv;
 #[cfg(not(target_arch = "wasm32"))]
 mod io_npy;
+#[cfg(not(target_arch = "wasm32"))]
+mod io_scores;
 mod ops;
 mod precision;
 mod stablemax;

@@ -1,0 +1,302 @@
+//! Calibrate beyond the libraries' metrics: vector and matrix scaling, the convention matrix
+//! (scikit-learn's `calibration_curve` binnings included), CORP with the Murphy decomposition,
+//! the class-frequency forecaster that shows ECE is not proper, ECE against the number of bins,
+//! and the class-overlap experiment. Hand-derived values are worked in the comments; peer values
+//! come from `tests/vectors/calibration_conventions.py` (scikit-learn, scipy, Kumar's
+//! `uncertainty-calibration`).
+
+use scalelab_core::calibrate::binning::{Binning, EdgeConvention};
+use scalelab_core::calibrate::conventions::{convention_matrix, Convention};
+use scalelab_core::calibrate::corp::{corp, murphy};
+use scalelab_core::calibrate::metrics::{
+    calibration_error, calibration_error_by_bins, reliability, top_label, Norm,
+};
+use scalelab_core::calibrate::overlap::{run, OverlapConfig, OverlapRun, Training};
+use scalelab_core::calibrate::properness::properness;
+use scalelab_core::calibrate::scaling::{fit_scaling, AffineMap};
+use scalelab_core::calibrate::temperature::fit_temperature;
+use scalelab_core::calibrate::Scores;
+use scalelab_core::fit::Termination;
+use scalelab_core::CoreError;
+
+use crate::assert_close;
+use crate::calibrate_netcal::netcal_example;
+
+#[test]
+fn sklearn_binnings_follow_searchsorted_on_the_inner_edges() {
+    // Uniform, M = 5: numpy.linspace edges 0, .2, .4, .6000000000000001, .8, 1; a confidence's
+    // bin is the number of inner edges strictly below it, so 0 → 0 and 0.2 (= an edge) → 0.
+    let conf = [0.0, 0.2, 0.5, 0.7, 1.0];
+    let (bins, m) = Binning::SklearnUniform { bins: 5 }.assign(&conf).unwrap();
+    assert_eq!(m, 5);
+    assert_eq!(bins, vec![Some(0), Some(0), Some(2), Some(3), Some(4)]);
+    let edges = Binning::SklearnUniform { bins: 5 }.edges(&conf).unwrap();
+    assert_eq!(edges[3], 0.6000000000000001);
+    // Guo's (lo, hi] leaves 0 in no bin.
+    let (guo, _) = Convention::Guo.binning(5).assign(&conf).unwrap();
+    assert_eq!(guo, vec![None, Some(0), Some(2), Some(3), Some(4)]);
+    // Quantile, M = 2, on 0.1 0.2 0.3 0.4: the median 0.25 is the inner edge.
+    let conf = [0.4, 0.1, 0.3, 0.2];
+    let b = Binning::SklearnQuantile { bins: 2 };
+    assert_eq!(b.edges(&conf).unwrap(), vec![0.1, 0.25, 0.4]);
+    assert_eq!(
+        b.assign(&conf).unwrap().0,
+        vec![Some(1), Some(0), Some(1), Some(0)]
+    );
+}
+
+#[test]
+fn the_convention_matrix_puts_a_confidence_of_one_in_four_different_bins() {
+    // conf = 1 (correct): Guo (lo, hi] → bin 14 of 15; torchmetrics → its extra bin 15; netcal
+    // clips to 1 − ε → bin 9 of 10; scikit-learn → its last bin 4 of 5 (both strategies: the
+    // quantile edges of one value are all 1, and no inner edge is below 1).
+    let m = convention_matrix(&[1.0, 0.5], &[1.0, 0.0], None).unwrap();
+    let first: Vec<(Convention, Option<u32>)> =
+        m.iter().map(|c| (c.convention, c.assignment[0])).collect();
+    assert_eq!(
+        first,
+        vec![
+            (Convention::Guo, Some(14)),
+            (Convention::Torchmetrics, Some(15)),
+            (Convention::Netcal, Some(9)),
+            (Convention::SklearnUniform, Some(4)),
+            (Convention::SklearnQuantile, Some(4)),
+        ]
+    );
+    // The quantile edges of {0.5, 1} are 0.5, 0.6, …, 1 (linear interpolation): 0.5 is in bin 0
+    // and 1 in bin 4 (searchsorted([.6, .7, .8, .9], 1) = 4); bins 1 to 3 are empty.
+    assert_eq!(m[4].assignment[1], Some(0));
+    assert_eq!(m[4].edges.len(), 6);
+    // Every convention: both samples in their own bin, each with |acc − conf| = 0 or 0.5 → ECE
+    // (1/2)·0 + (1/2)·0.5 = 0.25 (netcal: conf 1 − ε, so 0.25 + ε/2).
+    for c in &m {
+        assert_close(c.ece, 0.25, 0.0, 1e-15, &format!("{:?}", c.convention));
+    }
+}
+
+#[test]
+fn murphy_decomposition_of_two_crossed_forecasts() {
+    // x = (0.2, 0.8), y = (1, 0): PAV pools both to 0.5. S(x) = (0.64 + 0.64)/2 = 0.64,
+    // S(x̂) = 0.25, ȳ = 0.5 so S(ȳ) = 0.25: MCB = 0.39, DSC = 0, UNC = 0.25.
+    let (curve, d) = murphy(&[0.2, 0.8], &[1.0, 0.0]).unwrap();
+    assert_eq!(curve.y, vec![0.5, 0.5]);
+    assert_close(d.brier, 0.64, 0.0, 1e-15, "BS");
+    assert_close(d.miscalibration, 0.39, 0.0, 1e-15, "MCB");
+    assert_close(d.discrimination, 0.0, 0.0, 1e-15, "DSC");
+    assert_close(d.uncertainty, 0.25, 0.0, 1e-15, "UNC");
+    // Outcomes must be 0 or 1.
+    assert!(matches!(
+        murphy(&[0.2, 0.8], &[0.5, 0.0]),
+        Err(CoreError::OutOfRange { .. })
+    ));
+}
+
+#[test]
+fn the_consistency_band_covers_a_calibrated_forecaster() {
+    // Forecasts on a grid, outcomes y_i = 1 for the i < round(n·x_i) … simpler: a calibrated
+    // forecaster by construction — x = j/10 for j = 1..9, each 200 times, with exactly
+    // round(200·x) positives. Its CORP curve is the identity at the grid, inside the 90 % band.
+    let (mut x, mut y) = (vec![], vec![]);
+    for j in 1..10 {
+        let p = j as f64 / 10.0;
+        for r in 0..200 {
+            x.push(p);
+            y.push(f64::from(u8::from(r < (200.0 * p).round() as usize)));
+        }
+    }
+    let c = corp(&x, &y, 200, 0.9, 9, 11).unwrap();
+    for (xi, yi) in c.curve.x.iter().zip(&c.curve.y) {
+        assert_close(*yi, *xi, 0.0, 1e-12, "calibrated CORP curve");
+    }
+    assert_close(
+        c.murphy.miscalibration,
+        0.0,
+        0.0,
+        1e-12,
+        "MCB of a calibrated forecaster",
+    );
+    for b in &c.band {
+        assert!(b.lower <= b.x && b.x <= b.upper, "{b:?}");
+        assert!(b.upper - b.lower < 0.2, "band too wide: {b:?}");
+    }
+}
+
+#[test]
+fn ece_against_the_number_of_bins_at_15_is_the_ece() {
+    let Some((z, k, labels)) = netcal_example("lenet-5-cifar-10.npz") else {
+        return;
+    };
+    let s = Scores::new(&z, k, &labels).unwrap();
+    let (conf, correct) = top_label(&s, 1.0);
+    let guo = |m| Binning::EqualWidth {
+        bins: m,
+        edges: EdgeConvention::UpperClosed,
+    };
+    let curve = calibration_error_by_bins(&conf, &correct, &[5, 15, 50], Norm::L1, guo).unwrap();
+    let at15 = calibration_error(&reliability(&conf, &correct, &guo(15)).unwrap(), Norm::L1);
+    assert_eq!(curve[1], at15);
+    assert!(curve.iter().all(|v| v.is_finite() && *v > 0.0));
+}
+
+#[test]
+fn the_class_frequency_forecaster_has_zero_ece_on_cifar_10() {
+    // netcal's CIFAR-10 test set has 1000 images per class: the forecaster predicts 0.1 for every
+    // class, so its accuracy and confidence are both 0.1 (ECE 0), its NLL is ln 10 and its Brier
+    // score 1 − 2·0.1 + 10·0.01 = 0.9.
+    let Some((z, k, labels)) = netcal_example("lenet-5-cifar-10.npz") else {
+        return;
+    };
+    let s = Scores::new(&z, k, &labels).unwrap();
+    let guo = Binning::EqualWidth {
+        bins: 15,
+        edges: EdgeConvention::UpperClosed,
+    };
+    let p = properness(&s, 1.0, &guo).unwrap();
+    assert!(p.frequencies.iter().all(|&f| f == 0.1));
+    let f = p.frequency_forecaster;
+    assert_close(f.accuracy, 0.1, 0.0, 1e-15, "accuracy");
+    assert_close(f.ece, 0.0, 0.0, 1e-12, "ECE");
+    assert_close(f.nll, 10f64.ln(), 1e-12, 0.0, "NLL");
+    assert_close(f.brier, 0.9, 1e-12, 0.0, "Brier");
+    // The model is worse calibrated by ECE and better by both proper scores.
+    assert!(p.model.ece > 0.01 && p.model.nll < f.nll && p.model.brier < f.brier);
+}
+
+#[test]
+fn vector_and_matrix_scaling_nest_temperature_scaling() {
+    // Vector scaling contains w = (1/T)·1, b = 0 and matrix scaling contains vector scaling, so
+    // their optimal NLLs are ordered; each fit reaches its gradient tolerance.
+    let Some((z, k, labels)) = netcal_example("lenet-5-cifar-10.npz") else {
+        return;
+    };
+    let s = Scores::new(&z, k, &labels).unwrap();
+    let ts = fit_temperature(&s).unwrap();
+    let v = fit_scaling(&s, AffineMap::Vector, 0.0).unwrap();
+    let m = fit_scaling(&s, AffineMap::Matrix, 0.0).unwrap();
+    for f in [&v, &m] {
+        assert!(
+            matches!(
+                f.termination,
+                Termination::GradientConverged | Termination::CostConverged
+            ),
+            "{:?}: {:?}",
+            f.map,
+            f.termination
+        );
+        assert!(
+            f.gradient <= 1e-7,
+            "{:?}: certificate {:e}",
+            f.map,
+            f.gradient
+        );
+    }
+    assert!(v.nll <= ts.nll + 1e-12 && m.nll <= v.nll + 1e-12);
+    assert_close(
+        v.nll_before,
+        ts.nll_before,
+        1e-14,
+        0.0,
+        "NLL of the identity map",
+    );
+    // A huge penalty pins the map to the identity: ∇F = 0 gives θ − θ_I = −∇NLL/(2λ).
+    let pinned = fit_scaling(&s, AffineMap::Vector, 1e6).unwrap();
+    assert!(pinned.weights.iter().all(|w| (w - 1.0).abs() < 1e-5));
+    assert!(pinned.bias.iter().all(|b| b.abs() < 1e-5));
+    // The calibrated logits have the fit's NLL.
+    let a = v.apply(&s).unwrap();
+    let sa = Scores::new(&a, k, &labels).unwrap();
+    assert_close(
+        scalelab_core::calibrate::metrics::nll(&sa, 1.0),
+        v.nll,
+        1e-12,
+        0.0,
+        "NLL of the applied map",
+    );
+}
+
+#[test]
+fn scaling_refuses_bad_penalties_and_large_matrices() {
+    let z = vec![0.0; 101 * 2];
+    let labels = vec![0, 1];
+    let s = Scores::new(&z, 101, &labels).unwrap();
+    for bad in [-1.0, f64::NAN, 1e7] {
+        assert!(matches!(
+            fit_scaling(&s, AffineMap::Vector, bad),
+            Err(CoreError::OutOfRange {
+                what: "L2 penalty λ",
+                ..
+            })
+        ));
+    }
+    assert!(matches!(
+        fit_scaling(&s, AffineMap::Matrix, 0.0),
+        Err(CoreError::OutOfRange {
+            what: "number of classes for matrix scaling",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn the_overlap_experiment_trains_and_scores_a_small_run() {
+    let config = OverlapConfig {
+        samples: 500,
+        dim: 4,
+        separation: 1.0,
+        hidden: vec![8],
+        epochs: 30,
+        batch: 50,
+        learning_rate: 1e-2,
+        ..OverlapConfig::reference()
+    };
+    let mut r = OverlapRun::new(config.clone()).unwrap();
+    // 500 rows: 100 test, 400 train of which 40 calibration.
+    assert_eq!(
+        (
+            r.data().train.len(),
+            r.data().calibration.len(),
+            r.data().test.len()
+        ),
+        (360, 40, 100)
+    );
+    let first = r.epoch().unwrap();
+    let (reports, result) = run(config.clone()).unwrap();
+    // Seeded: the first epoch of a fresh run is the same.
+    assert_eq!(reports[0], first);
+    // Means 0 and 1·1 in four dimensions are 2 standard deviations apart along the diagonal: the
+    // Bayes accuracy is Φ(1) ≈ 0.84; the network gets near it and its loss falls.
+    assert!(reports[29].train_loss < reports[0].train_loss);
+    assert!(result.before.accuracy > 0.7, "{result:?}");
+    assert!(result.temperature.gradient < 1e-9);
+    let mixup = run(OverlapConfig {
+        training: Training::Mixup {
+            points: 3,
+            alpha: 1.0,
+        },
+        ..config.clone()
+    })
+    .unwrap();
+    assert_ne!(mixup.0[0], reports[0]);
+    for bad in [
+        OverlapConfig {
+            classes: 1,
+            ..config.clone()
+        },
+        OverlapConfig {
+            learning_rate: 0.0,
+            ..config.clone()
+        },
+        OverlapConfig {
+            training: Training::Mixup {
+                points: 2,
+                alpha: f64::NAN,
+            },
+            ..config.clone()
+        },
+    ] {
+        assert!(matches!(
+            OverlapRun::new(bad),
+            Err(CoreError::OutOfRange { .. })
+        ));
+    }
+}

@@ -1,0 +1,254 @@
+//! Calibrate's inputs (`io::scores`): CSV, NPZ/NPY and JSON score files with their labels, every
+//! malformed kind as a specific error, and a fuzz of the CSV path (quick here; the long run is
+//! `PROPTEST_CASES=1000000 cargo test --release -p scalelab-core --test it fuzz_scores -- --ignored`).
+
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+
+use scalelab_core::io::scores::{
+    scores_from_csv, scores_from_json, scores_from_npy, scores_from_npz, ScoreKind,
+};
+use scalelab_core::CoreError;
+
+use crate::io_npy::{f64s, mutated_npy, npy, npz};
+
+#[test]
+fn csv_with_and_without_a_header() {
+    let s = scores_from_csv("label,a,b,c\n2,0.5,-1,3\n0,1,2,3\n", None).unwrap();
+    assert_eq!(
+        (s.classes, s.labels.clone(), s.kind),
+        (3, vec![2, 0], ScoreKind::Logits)
+    );
+    assert_eq!(s.values, vec![0.5, -1.0, 3.0, 1.0, 2.0, 3.0]);
+    // The label column found by name anywhere; semicolons; probabilities detected.
+    let s = scores_from_csv("p0;true_label;p1\n0.25;1;0.75\n1;0;0\n", None).unwrap();
+    assert_eq!(
+        (s.labels.clone(), s.kind),
+        (vec![1, 0], ScoreKind::Probabilities)
+    );
+    assert_eq!(s.values, vec![0.25, 0.75, 1.0, 0.0]);
+    // A zero probability has no logit: refused when the logits are asked for.
+    assert!(s.logits().is_ok_and(|z| z[3] == f64::NEG_INFINITY));
+    // No header, whitespace, a byte-order mark and a comment; the kind forced.
+    let s = scores_from_csv(
+        "\u{feff}# model A\n1 0.2 0.8\n0 0.6 0.4\n",
+        Some(ScoreKind::Logits),
+    )
+    .unwrap();
+    assert_eq!((s.labels.clone(), s.kind), (vec![1, 0], ScoreKind::Logits));
+}
+
+#[test]
+fn bad_csv_is_a_specific_error() {
+    let err = |t: &str| scores_from_csv(t, None).unwrap_err();
+    assert!(matches!(
+        err("label,a,b\n0,1,2\n1,2\n"),
+        CoreError::InvalidCsv {
+            row: 3,
+            column: 0,
+            ..
+        }
+    ));
+    assert!(matches!(
+        err("label,a,b\n0,1,x\n"),
+        CoreError::InvalidCsv {
+            row: 2,
+            column: 3,
+            ..
+        }
+    ));
+    assert!(matches!(
+        err("label,a,b\n0.5,1,2\n"),
+        CoreError::InvalidCsv {
+            row: 2,
+            column: 1,
+            ..
+        }
+    ));
+    assert!(matches!(
+        err("label,a,b\n-1,1,2\n"),
+        CoreError::InvalidCsv {
+            row: 2,
+            column: 1,
+            ..
+        }
+    ));
+    assert!(matches!(
+        err("label,a,b\n2,1,2\n"),
+        CoreError::IndexOutOfRange {
+            what: "label",
+            index: 2,
+            len: 2
+        }
+    ));
+    assert!(matches!(
+        err("label,a,b\n0,1,inf\n"),
+        CoreError::NonFinite { index: 1, .. }
+    ));
+    assert!(matches!(
+        err("label,a\n0,1\n"),
+        CoreError::InvalidCsv { row: 2, .. }
+    ));
+    assert!(matches!(err("label,a,b\n"), CoreError::EmptyInput { .. }));
+    assert!(matches!(err(""), CoreError::EmptyInput { .. }));
+}
+
+#[test]
+fn npz_and_npy_files() {
+    let scores = npy(
+        "<f4",
+        false,
+        "(2, 2)",
+        &[0.25f32, 0.75, 0.5, 0.5].map(f32::to_le_bytes).concat(),
+    );
+    let labels = npy(
+        "<i8",
+        false,
+        "(2,)",
+        &[1i64, 0].map(i64::to_le_bytes).concat(),
+    );
+    let file = npz(
+        &[
+            ("predictions.npy", scores.clone()),
+            ("ground_truth.npy", labels.clone()),
+        ],
+        true,
+    );
+    let s = scores_from_npz(&file, None).unwrap();
+    assert_eq!(
+        (s.classes, s.labels.clone(), s.kind),
+        (2, vec![1, 0], ScoreKind::Probabilities)
+    );
+    let s = scores_from_npy(&scores, &labels, Some(ScoreKind::Logits)).unwrap();
+    assert_eq!(s.kind, ScoreKind::Logits);
+    // Without the expected names: the message lists what the file has.
+    let wrong = npz(
+        &[
+            ("x.npy", scores.clone()),
+            ("ground_truth.npy", labels.clone()),
+        ],
+        false,
+    );
+    match scores_from_npz(&wrong, None) {
+        Err(CoreError::InvalidArrayFile { reason, .. }) => {
+            assert!(
+                reason.contains("logits") && reason.contains("the file has: x"),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // A 1-D score array, float labels that are not integers.
+    let flat = npy("<f8", false, "(4,)", &f64s(&[0.1, 0.9, 0.5, 0.5]));
+    assert!(matches!(
+        scores_from_npy(&flat, &labels, None),
+        Err(CoreError::InvalidArrayFile {
+            what: "score array",
+            ..
+        })
+    ));
+    let fractional = npy("<f8", false, "(2,)", &f64s(&[0.5, 1.0]));
+    assert!(matches!(
+        scores_from_npy(&scores, &fractional, None),
+        Err(CoreError::OutOfRange { .. })
+    ));
+    // Mismatched counts.
+    let three = npy(
+        "<i8",
+        false,
+        "(3,)",
+        &[0i64, 1, 0].map(i64::to_le_bytes).concat(),
+    );
+    assert!(matches!(
+        scores_from_npy(&scores, &three, None),
+        Err(CoreError::DimensionMismatch { .. })
+    ));
+}
+
+#[test]
+fn json_files() {
+    let s = scores_from_json(r#"{"logits": [[1, 2], [3, 4]], "labels": [1, 0]}"#).unwrap();
+    assert_eq!(
+        (s.values.clone(), s.kind),
+        (vec![1.0, 2.0, 3.0, 4.0], ScoreKind::Logits)
+    );
+    let s = scores_from_json(r#"{"probabilities": [[0.5, 0.5]], "labels": [1]}"#).unwrap();
+    assert_eq!(s.kind, ScoreKind::Probabilities);
+    for bad in [
+        r#"{"logits": [[1, 2]], "probabilities": [[0.5, 0.5]], "labels": [0]}"#,
+        r#"{"labels": [0]}"#,
+        r#"{"logits": [[1, 2]], "labels": [0], "extra": 1}"#,
+        "[1, 2]",
+    ] {
+        assert!(
+            matches!(scores_from_json(bad), Err(CoreError::InvalidValue { .. })),
+            "{bad}"
+        );
+    }
+    assert!(matches!(
+        scores_from_json(r#"{"logits": [[1, 2], [3]], "labels": [0, 1]}"#),
+        Err(CoreError::DimensionMismatch {
+            expected: 2,
+            got: 1,
+            ..
+        })
+    ));
+}
+
+fn csv_like() -> impl Strategy<Value = String> {
+    let cell = prop_oneof![
+        Just("0".to_string()),
+        Just("1".to_string()),
+        Just("-2.5".to_string()),
+        Just("0.25".to_string()),
+        Just("nan".to_string()),
+        Just("1e308".to_string()),
+        Just("label".to_string()),
+        Just("\"x\"".to_string()),
+        Just("".to_string()),
+        Just("\u{2212}3".to_string()),
+    ];
+    let sep = prop_oneof![Just(","), Just(";"), Just("\t"), Just(" ")];
+    (
+        prop::collection::vec(prop::collection::vec(cell, 0..6), 0..6),
+        sep,
+    )
+        .prop_map(|(rows, sep)| {
+            rows.iter()
+                .map(|r| r.join(sep))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+}
+
+fn check(text: &str, bytes: &[u8]) -> Result<(), TestCaseError> {
+    if let Ok(s) = scores_from_csv(text, None) {
+        prop_assert_eq!(s.values.len(), s.labels.len() * s.classes);
+        prop_assert!(s.labels.iter().all(|&l| l < s.classes));
+    }
+    let _ = scores_from_json(text);
+    let _ = scores_from_npz(bytes, None);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 2000, failure_persistence: None, ..Config::default() })]
+    #[test]
+    fn score_readers_never_panic(text in prop_oneof![csv_like(), any::<String>()], bytes in mutated_npy()) {
+        check(&text, &bytes)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(Config {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000),
+        failure_persistence: None,
+        ..Config::default()
+    })]
+    #[test]
+    #[ignore = "long fuzz run: PROPTEST_CASES=1000000 cargo test --release -p scalelab-core --test it fuzz_scores -- --ignored"]
+    fn fuzz_scores(text in prop_oneof![csv_like(), any::<String>()],
+        bytes in prop_oneof![mutated_npy().prop_map(|b| npz(&[("logits.npy", b.clone()), ("labels.npy", b)], true)), mutated_npy()]) {
+        check(&text, &bytes)?;
+    }
+}
