@@ -68,6 +68,15 @@ pub enum Binning {
         /// Number of bins `M`.
         bins: usize,
     },
+    /// The equal-mass bins of Kumar et al.'s `uncertainty-calibration` package
+    /// (`calibration.utils.get_equal_bins`): the sorted confidences split as `numpy.array_split`
+    /// (the first `n mod M` parts one longer), each upper edge the midpoint between a part's last
+    /// and the next part's first value, the last edge 1, duplicates merged; a confidence's bin the
+    /// number of edges strictly below it (`(lo, hi]`, 0 in the first bin).
+    EqualMassMidpoints {
+        /// Number of bins `M` asked for (at most `n`; fewer when edges coincide).
+        bins: usize,
+    },
 }
 
 impl Binning {
@@ -77,7 +86,8 @@ impl Binning {
             Binning::EqualWidth { bins, .. }
             | Binning::EqualMass { bins }
             | Binning::SklearnUniform { bins }
-            | Binning::SklearnQuantile { bins } => bins,
+            | Binning::SklearnQuantile { bins }
+            | Binning::EqualMassMidpoints { bins } => bins,
         }
     }
 
@@ -109,6 +119,15 @@ impl Binning {
             Binning::SklearnQuantile { bins } => {
                 Ok(by_inner_edges(conf, &quantile_edges(conf, bins)))
             }
+            Binning::EqualMassMidpoints { bins } => {
+                let upper = midpoint_edges(conf, bins);
+                Ok((
+                    conf.iter()
+                        .map(|&c| Some(upper.partition_point(|&e| e < c)))
+                        .collect(),
+                    upper.len(),
+                ))
+            }
         }
     }
 
@@ -120,10 +139,35 @@ impl Binning {
                 Some((0..=bins).map(|m| m as f64 / bins as f64).collect())
             }
             Binning::EqualMass { .. } => None,
+            Binning::EqualMassMidpoints { bins } => {
+                let mut e = vec![0.0];
+                e.extend(midpoint_edges(conf, bins));
+                Some(e)
+            }
             Binning::SklearnUniform { bins } => Some(linspace_edges(bins)),
             Binning::SklearnQuantile { bins } => Some(quantile_edges(conf, bins)),
         }
     }
+}
+
+/// The upper edges of [`Binning::EqualMassMidpoints`].
+fn midpoint_edges(conf: &[f64], m: usize) -> Vec<f64> {
+    let mut sorted = conf.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let m = m.min(n);
+    let (base, extra) = (n / m, n % m);
+    let mut edges = Vec::with_capacity(m);
+    let mut start = 0;
+    for part in 0..m - 1 {
+        let end = start + base + usize::from(part < extra);
+        edges.push((sorted[end - 1] + sorted[end]) / 2.0);
+        start = end;
+    }
+    edges.push(1.0);
+    edges.sort_by(f64::total_cmp);
+    edges.dedup();
+    edges
 }
 
 /// `numpy.linspace(0, 1, m + 1)`: `i·(1/m)`, the last exactly 1.

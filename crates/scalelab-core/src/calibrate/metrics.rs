@@ -160,6 +160,47 @@ pub fn average_calibration_error(r: &Reliability) -> f64 {
     sum / k as f64
 }
 
+/// The debiased L2 calibration error of Kumar, Liang & Ma 2019 (NeurIPS, "Verified Uncertainty
+/// Calibration"; their package's `unbiased_l2_ce`): per bin with `n_b ≥ 2`,
+/// `t_b = (conf_b − acc_b)² − acc_b(1 − acc_b)/(n_b − 1)` (bins with fewer samples add 0),
+/// `S = Σ_b (n_b/n) t_b`, and `√max(S, 0)`. The subtracted term is the plug-in estimate's bias
+/// from the outcome noise in each bin; with the package's bins use
+/// [`Binning::EqualMassMidpoints`].
+pub fn debiased_calibration_error(r: &Reliability) -> f64 {
+    debiased_square(r).max(0.0).sqrt()
+}
+
+fn debiased_square(r: &Reliability) -> f64 {
+    let n = r.samples as f64;
+    r.bins
+        .iter()
+        .filter(|b| b.count >= 2)
+        .map(|b| {
+            let m = b.count as f64;
+            m / n
+                * ((b.confidence - b.accuracy).powi(2)
+                    - b.accuracy * (1.0 - b.accuracy) / (m - 1.0))
+        })
+        .sum()
+}
+
+/// The marginal (class-wise) debiased L2 calibration error of Kumar et al. 2019: each class's
+/// `S_k` as in [`debiased_calibration_error`] over its own bins of `p_ik`, then
+/// `√(mean_k max(S_k, 0))` (the package's `mode='marginal'`).
+pub fn marginal_debiased_calibration_error(
+    scores: &Scores<'_>,
+    t: f64,
+    binning: &Binning,
+) -> Result<f64, CoreError> {
+    let p = probabilities(scores, t);
+    let mut sum = 0.0;
+    for k in 0..scores.classes() {
+        let (c, o) = class_scores(scores, &p, k);
+        sum += debiased_square(&reliability(&c, &o, binning)?).max(0.0);
+    }
+    Ok((sum / scores.classes() as f64).sqrt())
+}
+
 /// Top-label confidences and outcomes of `scores` at temperature `t`.
 pub fn top_label(scores: &Scores<'_>, t: f64) -> (Vec<f64>, Vec<f64>) {
     let mut p = vec![0.0; scores.classes()];
@@ -289,4 +330,59 @@ pub fn calibration_error_by_bins(
             ))
         })
         .collect()
+}
+
+/// Every metric of `scores` at temperature `t`, top-label bins and class-wise ECE by `binning`,
+/// Nixon's adaptive CE with `binning.bins()` ranges per class.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MetricReport {
+    /// Accuracy.
+    pub accuracy: f64,
+    /// Mean NLL.
+    pub nll: f64,
+    /// Brier score summed over classes (in `[0, 2]`).
+    pub brier: f64,
+    /// Brier score divided by the number of classes (the per-class variant).
+    pub brier_per_class: f64,
+    /// Top-label ECE.
+    pub ece: f64,
+    /// Top-label MCE.
+    pub mce: f64,
+    /// Top-label RMS calibration error.
+    pub rms: f64,
+    /// netcal's ACE (unweighted mean over non-empty bins).
+    pub ace: f64,
+    /// Nixon et al.'s adaptive calibration error.
+    pub adaptive_ce: f64,
+    /// Class-wise ECE.
+    pub classwise_ece: f64,
+    /// Kumar et al.'s debiased L2 calibration error, top-label, under the same binning.
+    pub debiased_l2: f64,
+    /// The top-label reliability diagram.
+    pub reliability: Reliability,
+}
+
+/// The [`MetricReport`] of `scores` at `t`. Errors: as [`reliability`].
+pub fn metric_report(
+    scores: &Scores<'_>,
+    t: f64,
+    binning: &Binning,
+) -> Result<MetricReport, CoreError> {
+    let (conf, correct) = top_label(scores, t);
+    let r = reliability(&conf, &correct, binning)?;
+    let brier = brier(scores, t);
+    Ok(MetricReport {
+        accuracy: accuracy(scores),
+        nll: nll(scores, t),
+        brier,
+        brier_per_class: brier / scores.classes() as f64,
+        ece: calibration_error(&r, Norm::L1),
+        mce: calibration_error(&r, Norm::Max),
+        rms: calibration_error(&r, Norm::L2),
+        ace: average_calibration_error(&r),
+        adaptive_ce: adaptive_calibration_error(scores, t, binning.bins())?,
+        classwise_ece: classwise_calibration_error(scores, t, binning)?,
+        debiased_l2: debiased_calibration_error(&r),
+        reliability: r,
+    })
 }

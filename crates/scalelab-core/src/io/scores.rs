@@ -188,6 +188,18 @@ fn label_of(value: f64, what: &'static str, index: usize) -> Result<usize, CoreE
     Ok(value as usize)
 }
 
+/// Labels given as numbers (a JS array, a float `.npy`): each must be a whole number in
+/// `0 ..= MAX_CLASSES` (the class count is checked later, by [`ScoreSet::new`]).
+///
+/// Errors: [`CoreError::NonFinite`], [`CoreError::OutOfRange`] naming the first bad label.
+pub fn labels_from_values(values: &[f64]) -> Result<Vec<usize>, CoreError> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| label_of(l, "labels", i))
+        .collect()
+}
+
 fn csv_error(row: usize, column: usize, text: &str, reason: impl Into<String>) -> CoreError {
     CoreError::InvalidCsv {
         row,
@@ -358,11 +370,7 @@ fn from_arrays(
             .enumerate()
             .map(|(i, &l)| label_of(l as f64, "labels", i))
             .collect::<Result<_, _>>()?,
-        NpyData::Float(v) => v
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| label_of(l, "labels", i))
-            .collect::<Result<_, _>>()?,
+        NpyData::Float(v) => labels_from_values(v)?,
     };
     ScoreSet::new(scores.to_f64(), scores.shape[1], label_values, kind)
 }
@@ -429,11 +437,6 @@ pub fn scores_from_json(text: &str) -> Result<ScoreSet, CoreError> {
             got: rows[bad].len(),
         });
     }
-    let labels = parsed
-        .labels
-        .iter()
-        .enumerate()
-        .map(|(i, &l)| label_of(l, "labels", i))
-        .collect::<Result<_, _>>()?;
+    let labels = labels_from_values(&parsed.labels)?;
     ScoreSet::new(rows.concat(), classes, labels, Some(kind))
 }

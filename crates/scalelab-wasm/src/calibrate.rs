@@ -1,0 +1,239 @@
+//! Calibration: temperature, vector and matrix scaling, every metric under a chosen binning, the
+//! convention matrix, CORP with the Murphy decomposition, and reading score files.
+
+use crate::ScalelabError;
+use scalelab_core::calibrate::binning::{Binning, EdgeConvention};
+use scalelab_core::calibrate::conventions::convention_matrix as core_convention_matrix;
+use scalelab_core::calibrate::corp::corp as core_corp;
+use scalelab_core::calibrate::metrics::metric_report;
+use scalelab_core::calibrate::scaling::{fit_scaling as core_fit_scaling, AffineMap};
+use scalelab_core::calibrate::temperature::fit_temperature;
+use scalelab_core::calibrate::Scores;
+use scalelab_core::io::scores::{
+    labels_from_values, scores_from_csv, scores_from_json, scores_from_npz, ScoreKind,
+};
+use scalelab_core::CoreError;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Scores, row-major (`n·k` values): Float64Array, Float32Array or number[]. */
+export type ScoreValues = Float64Array | Float32Array | number[];
+/** Class indices 0 … k−1: any typed array or number[] (whole numbers, checked). */
+export type LabelValues = Uint32Array | Int32Array | Float64Array | number[];
+/** Which side of an equal-width bin is closed. */
+export type EdgeConvention = "upper_closed" | "lower_closed_extra_bin" | "lower_closed";
+/** A binning of confidences. */
+export type Binning =
+  | { kind: "equal_width"; bins: number; edges: EdgeConvention }
+  | { kind: "equal_mass"; bins: number }
+  | { kind: "sklearn_uniform"; bins: number }
+  | { kind: "sklearn_quantile"; bins: number };
+/** The fitted temperature with its certificate `gradient` = |∂NLL/∂β| at β = 1/T. */
+export interface TemperatureFit {
+  temperature: number; nll_before: number; nll: number; gradient: number; curvature: number; iterations: number;
+}
+/** One bin of a reliability diagram (empty bins: count 0, NaN means). */
+export interface BinStat { count: number; confidence: number; accuracy: number; }
+export interface Reliability { samples: number; bins: BinStat[]; }
+/** Every metric at one temperature. `brier` is summed over classes; `brier_per_class` divides by k. */
+export interface MetricReport {
+  accuracy: number; nll: number; brier: number; brier_per_class: number; ece: number; mce: number;
+  rms: number; ace: number; adaptive_ce: number; classwise_ece: number; reliability: Reliability;
+}
+/** Options of `calibrationMetrics`; default T = 1 and 15 equal-width (lo, hi] bins. */
+export interface MetricOptions { temperature?: number; binning?: Binning; }
+/** A fitted vector (`weights`: k) or matrix (`weights`: k², row-major) scaling. */
+export interface ScalingFit {
+  map: "vector" | "matrix"; classes: number; weights: number[]; bias: number[]; penalty: number;
+  objective: number; nll: number; nll_before: number; gradient: number; iterations: number; termination: unknown;
+}
+export type Convention = "guo" | "torchmetrics" | "netcal" | "sklearn_uniform" | "sklearn_quantile";
+/** One library's score of the same data, with every sample's bin (null: in no bin). */
+export interface ConventionScore {
+  convention: Convention; bins: number; edges: number[]; reliability: Reliability;
+  ece: number; mce: number; rms: number; assignment: (number | null)[];
+}
+/** CORP: the PAV curve, the Murphy decomposition and the consistency band. */
+export interface Corp {
+  curve: { x: number[]; y: number[] };
+  murphy: { brier: number; miscalibration: number; discrimination: number; uncertainty: number };
+  band: { x: number; lower: number; upper: number }[];
+}
+export interface CorpOptions { resamples?: number; level?: number; points?: number; seed?: number; }
+export type ScoreKind = "logits" | "probabilities";
+/** A score file read: values row-major, `kind` given or detected. */
+export interface ScoreSet { values: Float64Array; classes: number; labels: Uint32Array; kind: ScoreKind; }
+"#;
+
+type Result<T> = std::result::Result<T, ScalelabError>;
+
+fn invalid(what: &'static str, e: impl std::fmt::Display) -> ScalelabError {
+    CoreError::InvalidValue {
+        what,
+        reason: e.to_string(),
+    }
+    .into()
+}
+
+fn to_js<T: Serialize>(v: &T) -> JsValue {
+    v.serialize(&serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true))
+        .unwrap_or(JsValue::UNDEFINED)
+}
+
+fn options<T: for<'de> Deserialize<'de> + Default>(what: &'static str, v: JsValue) -> Result<T> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(T::default());
+    }
+    serde_wasm_bindgen::from_value(v).map_err(|e| invalid(what, e))
+}
+
+/// The checked labels and scores; `f(scores)`.
+fn with_scores<T>(
+    logits: &[f64],
+    classes: usize,
+    labels: &[f64],
+    f: impl FnOnce(&Scores<'_>) -> Result<T>,
+) -> Result<T> {
+    let labels = labels_from_values(labels)?;
+    f(&Scores::new(logits, classes, &labels)?)
+}
+
+/// Temperature scaling solved to a certificate (safeguarded Newton on β = 1/T).
+#[wasm_bindgen(js_name = temperatureScale, unchecked_return_type = "TemperatureFit")]
+pub fn temperature_scale(
+    #[wasm_bindgen(unchecked_param_type = "ScoreValues")] logits: &[f64],
+    classes: usize,
+    #[wasm_bindgen(unchecked_param_type = "LabelValues")] labels: &[f64],
+) -> Result<JsValue> {
+    with_scores(logits, classes, labels, |s| Ok(to_js(&fit_temperature(s)?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricOptions {
+    temperature: Option<f64>,
+    binning: Option<Binning>,
+}
+
+impl Default for MetricOptions {
+    fn default() -> Self {
+        MetricOptions {
+            temperature: None,
+            binning: None,
+        }
+    }
+}
+
+/// Every metric at a temperature under a binning (default T = 1, 15 bins `(lo, hi]`).
+#[wasm_bindgen(js_name = calibrationMetrics, unchecked_return_type = "MetricReport")]
+pub fn calibration_metrics(
+    #[wasm_bindgen(unchecked_param_type = "ScoreValues")] logits: &[f64],
+    classes: usize,
+    #[wasm_bindgen(unchecked_param_type = "LabelValues")] labels: &[f64],
+    #[wasm_bindgen(unchecked_param_type = "MetricOptions | undefined")] opts: JsValue,
+) -> Result<JsValue> {
+    let opts: MetricOptions = options("metric options", opts)?;
+    let t = opts.temperature.unwrap_or(1.0);
+    if !(t.is_finite() && t > 0.0) {
+        return Err(CoreError::OutOfRange {
+            what: "temperature",
+            value: t,
+            min: f64::MIN_POSITIVE,
+            max: f64::MAX,
+        }
+        .into());
+    }
+    let binning = opts.binning.unwrap_or(Binning::EqualWidth {
+        bins: 15,
+        edges: EdgeConvention::UpperClosed,
+    });
+    with_scores(logits, classes, labels, |s| {
+        Ok(to_js(&metric_report(s, t, &binning)?))
+    })
+}
+
+/// Vector (`"vector"`) or matrix (`"matrix"`) scaling with an L2 penalty `penalty` towards the
+/// identity map.
+#[wasm_bindgen(js_name = fitScaling, unchecked_return_type = "ScalingFit")]
+pub fn fit_scaling(
+    #[wasm_bindgen(unchecked_param_type = "ScoreValues")] logits: &[f64],
+    classes: usize,
+    #[wasm_bindgen(unchecked_param_type = "LabelValues")] labels: &[f64],
+    #[wasm_bindgen(unchecked_param_type = "\"vector\" | \"matrix\"")] map: &str,
+    penalty: f64,
+) -> Result<JsValue> {
+    let map: AffineMap = map.parse().map_err(|e| invalid("scaling map", e))?;
+    with_scores(logits, classes, labels, |s| {
+        Ok(to_js(&core_fit_scaling(s, map, penalty)?))
+    })
+}
+
+/// The same top-label confidences and outcomes scored by every library's convention, with
+/// each library's default number of bins or all with `bins`.
+#[wasm_bindgen(js_name = conventionMatrix, unchecked_return_type = "ConventionScore[]")]
+pub fn convention_matrix(
+    #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] confidences: &[f64],
+    #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] outcomes: &[f64],
+    bins: Option<usize>,
+) -> Result<JsValue> {
+    Ok(to_js(&core_convention_matrix(confidences, outcomes, bins)?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CorpOptions {
+    resamples: Option<usize>,
+    level: Option<f64>,
+    points: Option<usize>,
+    seed: Option<u64>,
+}
+
+/// CORP reliability diagram of forecasts and binary outcomes, with the Murphy decomposition and
+/// a consistency band (defaults: 100 resamples, level 0.9, 101 points, seed 0).
+#[wasm_bindgen(unchecked_return_type = "Corp")]
+pub fn corp(
+    #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] forecasts: &[f64],
+    #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] outcomes: &[f64],
+    #[wasm_bindgen(unchecked_param_type = "CorpOptions | undefined")] opts: JsValue,
+) -> Result<JsValue> {
+    let o: CorpOptions = options("CORP options", opts)?;
+    Ok(to_js(&core_corp(
+        forecasts,
+        outcomes,
+        o.resamples.unwrap_or(100),
+        o.level.unwrap_or(0.9),
+        o.points.unwrap_or(101),
+        o.seed.unwrap_or(0),
+    )?))
+}
+
+/// Reads a score file: `format` `"csv"` or `"json"` (text as UTF-8 bytes) or `"npz"`; `kind`
+/// forces logits or probabilities (default: detected).
+#[wasm_bindgen(js_name = readScores, unchecked_return_type = "ScoreSet")]
+pub fn read_scores(
+    bytes: &[u8],
+    #[wasm_bindgen(unchecked_param_type = "\"csv\" | \"json\" | \"npz\"")] format: &str,
+    #[wasm_bindgen(unchecked_param_type = "ScoreKind | undefined")] kind: Option<String>,
+) -> Result<JsValue> {
+    let kind: Option<ScoreKind> = kind
+        .map(|k| k.parse().map_err(|e| invalid("score kind", e)))
+        .transpose()?;
+    let text = || std::str::from_utf8(bytes).map_err(|e| invalid("score file text", e));
+    let set = match format {
+        "csv" => scores_from_csv(text()?, kind)?,
+        "json" => scores_from_json(text()?)?,
+        "npz" => scores_from_npz(bytes, kind)?,
+        other => return Err(invalid("score file format", format!("“{other}”: use csv, json or npz"))),
+    };
+    let out = js_sys::Object::new();
+    let set_field = |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &k.into(), v).map(|_| ());
+    let labels: Vec<u32> = set.labels.iter().map(|&l| l as u32).collect();
+    set_field("values", &js_sys::Float64Array::from(&set.values[..]).into())
+        .and_then(|_| set_field("classes", &JsValue::from(set.classes as u32)))
+        .and_then(|_| set_field("labels", &js_sys::Uint32Array::from(&labels[..]).into()))
+        .and_then(|_| set_field("kind", &JsValue::from_str(set.kind.into())))
+        .map_err(|_| invalid("score set", "could not build the result object"))?;
+    Ok(out.into())
+}
