@@ -20,6 +20,16 @@ import {
   models,
   type FitOutput,
   type ModelInfo,
+  temperatureScale,
+  calibrationMetrics,
+  conventionMatrix,
+  fitScaling,
+  corp,
+  readScores,
+  type TemperatureFit,
+  type MetricReport,
+  type ConventionScore,
+  type ScoreSet,
 } from "scalelab";
 
 const p: Float64Array = stablemax([0, 1, 2]);
@@ -97,3 +107,13 @@ async function kernels(): Promise<void> {
   void [backend, reason, c, p, ce.grad, r, total, t.gflops, checks];
 }
 void kernels;
+
+const tFit: TemperatureFit = temperatureScale(new Float32Array([3, 0, 0, 3, 3, 0]), 2, new Uint32Array([0, 1, 1]));
+const report: MetricReport = calibrationMetrics([3, 0, 0, 3], 2, [0, 1], {
+  temperature: tFit.temperature,
+  binning: { kind: "equal_mass", bins: 5 },
+});
+const matrix: ConventionScore[] = conventionMatrix([0.9, 0.6], [1, 0], 10);
+const scaled: number = fitScaling([3, 0, 0, 3], 2, [0, 1], "vector", 0.01).nll + corp([0.2], [1]).murphy.brier;
+const set: ScoreSet = readScores(new TextEncoder().encode("label,a,b\n0,1,2\n"), "csv", "logits");
+console.log(report.ece, matrix.length, scaled, set.classes);

@@ -29,7 +29,8 @@ export type Binning =
   | { kind: "equal_width"; bins: number; edges: EdgeConvention }
   | { kind: "equal_mass"; bins: number }
   | { kind: "sklearn_uniform"; bins: number }
-  | { kind: "sklearn_quantile"; bins: number };
+  | { kind: "sklearn_quantile"; bins: number }
+  | { kind: "equal_mass_midpoints"; bins: number };
 /** The fitted temperature with its certificate `gradient` = |∂NLL/∂β| at β = 1/T. */
 export interface TemperatureFit {
   temperature: number; nll_before: number; nll: number; gradient: number; curvature: number; iterations: number;
@@ -40,7 +41,7 @@ export interface Reliability { samples: number; bins: BinStat[]; }
 /** Every metric at one temperature. `brier` is summed over classes; `brier_per_class` divides by k. */
 export interface MetricReport {
   accuracy: number; nll: number; brier: number; brier_per_class: number; ece: number; mce: number;
-  rms: number; ace: number; adaptive_ce: number; classwise_ece: number; reliability: Reliability;
+  rms: number; ace: number; adaptive_ce: number; classwise_ece: number; debiased_l2: number; reliability: Reliability;
 }
 /** Options of `calibrationMetrics`; default T = 1 and 15 equal-width (lo, hi] bins. */
 export interface MetricOptions { temperature?: number; binning?: Binning; }
@@ -82,9 +83,26 @@ fn to_js<T: Serialize>(v: &T) -> JsValue {
         .unwrap_or(JsValue::UNDEFINED)
 }
 
-fn options<T: for<'de> Deserialize<'de> + Default>(what: &'static str, v: JsValue) -> Result<T> {
-    if v.is_undefined() || v.is_null() {
+/// An options object (`undefined`/`null`: the defaults). A key not in `known` is an error naming
+/// it (serde_wasm_bindgen reads only the fields it knows, so a typo would be ignored silently).
+fn options<T: for<'de> Deserialize<'de> + Default>(
+    what: &'static str,
+    known: &[&str],
+    v: Option<js_sys::Object>,
+) -> Result<T> {
+    let Some(v) = v.map(JsValue::from) else {
         return Ok(T::default());
+    };
+    if let Some(obj) = v.dyn_ref::<js_sys::Object>() {
+        for key in js_sys::Object::keys(obj).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !known.contains(&key.as_str()) {
+                return Err(invalid(
+                    what,
+                    format!("unknown option “{key}” (known: {})", known.join(", ")),
+                ));
+            }
+        }
     }
     serde_wasm_bindgen::from_value(v).map_err(|e| invalid(what, e))
 }
@@ -110,20 +128,10 @@ pub fn temperature_scale(
     with_scores(logits, classes, labels, |s| Ok(to_js(&fit_temperature(s)?)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Deserialize, Default)]
 struct MetricOptions {
     temperature: Option<f64>,
     binning: Option<Binning>,
-}
-
-impl Default for MetricOptions {
-    fn default() -> Self {
-        MetricOptions {
-            temperature: None,
-            binning: None,
-        }
-    }
 }
 
 /// Every metric at a temperature under a binning (default T = 1, 15 bins `(lo, hi]`).
@@ -132,9 +140,9 @@ pub fn calibration_metrics(
     #[wasm_bindgen(unchecked_param_type = "ScoreValues")] logits: &[f64],
     classes: usize,
     #[wasm_bindgen(unchecked_param_type = "LabelValues")] labels: &[f64],
-    #[wasm_bindgen(unchecked_param_type = "MetricOptions | undefined")] opts: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "MetricOptions")] opts: Option<js_sys::Object>,
 ) -> Result<JsValue> {
-    let opts: MetricOptions = options("metric options", opts)?;
+    let opts: MetricOptions = options("metric options", &["temperature", "binning"], opts)?;
     let t = opts.temperature.unwrap_or(1.0);
     if !(t.is_finite() && t > 0.0) {
         return Err(CoreError::OutOfRange {
@@ -164,7 +172,12 @@ pub fn fit_scaling(
     #[wasm_bindgen(unchecked_param_type = "\"vector\" | \"matrix\"")] map: &str,
     penalty: f64,
 ) -> Result<JsValue> {
-    let map: AffineMap = map.parse().map_err(|e| invalid("scaling map", e))?;
+    let map: AffineMap = map.parse().map_err(|_| {
+        invalid(
+            "scaling map",
+            format!("“{map}”: use \"vector\" or \"matrix\""),
+        )
+    })?;
     with_scores(logits, classes, labels, |s| {
         Ok(to_js(&core_fit_scaling(s, map, penalty)?))
     })
@@ -182,7 +195,6 @@ pub fn convention_matrix(
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct CorpOptions {
     resamples: Option<usize>,
     level: Option<f64>,
@@ -196,9 +208,13 @@ struct CorpOptions {
 pub fn corp(
     #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] forecasts: &[f64],
     #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] outcomes: &[f64],
-    #[wasm_bindgen(unchecked_param_type = "CorpOptions | undefined")] opts: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "CorpOptions")] opts: Option<js_sys::Object>,
 ) -> Result<JsValue> {
-    let o: CorpOptions = options("CORP options", opts)?;
+    let o: CorpOptions = options(
+        "CORP options",
+        &["resamples", "level", "points", "seed"],
+        opts,
+    )?;
     Ok(to_js(&core_corp(
         forecasts,
         outcomes,
@@ -215,25 +231,53 @@ pub fn corp(
 pub fn read_scores(
     bytes: &[u8],
     #[wasm_bindgen(unchecked_param_type = "\"csv\" | \"json\" | \"npz\"")] format: &str,
-    #[wasm_bindgen(unchecked_param_type = "ScoreKind | undefined")] kind: Option<String>,
+    #[wasm_bindgen(unchecked_optional_param_type = "ScoreKind")] kind: Option<String>,
 ) -> Result<JsValue> {
     let kind: Option<ScoreKind> = kind
-        .map(|k| k.parse().map_err(|e| invalid("score kind", e)))
+        .map(|k| {
+            k.parse().map_err(|_| {
+                invalid(
+                    "score kind",
+                    format!("“{k}”: use \"logits\" or \"probabilities\""),
+                )
+            })
+        })
         .transpose()?;
     let text = || std::str::from_utf8(bytes).map_err(|e| invalid("score file text", e));
     let set = match format {
         "csv" => scores_from_csv(text()?, kind)?,
         "json" => scores_from_json(text()?)?,
         "npz" => scores_from_npz(bytes, kind)?,
-        other => return Err(invalid("score file format", format!("“{other}”: use csv, json or npz"))),
+        other => {
+            return Err(invalid(
+                "score file format",
+                format!("“{other}”: use csv, json or npz"),
+            ))
+        }
     };
     let out = js_sys::Object::new();
     let set_field = |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &k.into(), v).map(|_| ());
     let labels: Vec<u32> = set.labels.iter().map(|&l| l as u32).collect();
-    set_field("values", &js_sys::Float64Array::from(&set.values[..]).into())
-        .and_then(|_| set_field("classes", &JsValue::from(set.classes as u32)))
-        .and_then(|_| set_field("labels", &js_sys::Uint32Array::from(&labels[..]).into()))
-        .and_then(|_| set_field("kind", &JsValue::from_str(set.kind.into())))
-        .map_err(|_| invalid("score set", "could not build the result object"))?;
+    set_field(
+        "values",
+        &js_sys::Float64Array::from(&set.values[..]).into(),
+    )
+    .and_then(|_| set_field("classes", &JsValue::from(set.classes as u32)))
+    .and_then(|_| set_field("labels", &js_sys::Uint32Array::from(&labels[..]).into()))
+    .and_then(|_| set_field("kind", &JsValue::from_str(set.kind.into())))
+    .map_err(|_| invalid("score set", "could not build the result object"))?;
     Ok(out.into())
+}
+
+/// Logits `ln p` of rows of probabilities (each row must sum to 1 within 1e-4; a zero
+/// probability gives −∞, which the methods refuse).
+#[wasm_bindgen(js_name = logitsFromProbabilities)]
+pub fn logits_from_probabilities(
+    #[wasm_bindgen(unchecked_param_type = "ScoreValues")] probabilities: &[f64],
+    classes: usize,
+) -> Result<Vec<f64>> {
+    Ok(scalelab_core::calibrate::logits_from_probabilities(
+        probabilities,
+        classes,
+    )?)
 }

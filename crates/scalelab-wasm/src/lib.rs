@@ -5,11 +5,13 @@
 //! JavaScript through one conversion ([`ScalelabError`] → JS `Error` whose `name` is the stable code).
 #![warn(missing_docs)]
 
+mod calibrate;
 mod compute;
 mod error;
 mod fit;
 mod stablemax;
 
+pub use calibrate::*;
 pub use compute::*;
 pub use error::ScalelabError;
 pub use fit::*;

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [site|kernels|loss-curve]` (all by default): the measurements behind
+//! `cargo xtask bench [site|kernels|loss-curve|calibrate]` (all by default): the measurements behind
 //! BENCHMARKS.md.
 //!
 //! - `site`: builds the release site, then `bench/site.mjs` (first-load size, time to interactive).
@@ -8,6 +8,10 @@
 //! - `loss-curve`: builds the release site, then `bench/loss_curve_paste.mjs` (paste-to-fit time on
 //!   the Fit page against rows, for the loss-curve laws) and its scipy peer
 //!   (`bench/loss_curve_scipy.py`) on the same files.
+//! - `calibrate`: temperature scaling and every metric on 50 000 × 1000 synthetic logits: the
+//!   peers first (`bench/calibrate_peer.py`: it writes the data, then times gpleiss' LBFGS in
+//!   PyTorch and scipy's `minimize_scalar` with numpy metrics), then the native example
+//!   `calibrate_bench` on the same files, which checks T and the metrics and prints the table.
 
 use crate::run;
 use crate::setup;
@@ -21,8 +25,10 @@ pub fn run(root: &Path, which: Option<&str>) -> Result<(), String> {
         None => {
             site(root)?;
             kernels(root)?;
-            loss_curve(root)
+            loss_curve(root)?;
+            calibrate(root)
         }
+        Some("calibrate") => calibrate(root),
         Some("site") => site(root),
         Some("kernels") => kernels(root),
         Some("loss-curve") => {
@@ -30,7 +36,7 @@ pub fn run(root: &Path, which: Option<&str>) -> Result<(), String> {
             loss_curve(root)
         }
         Some(other) => Err(format!(
-            "unknown benchmark “{other}”; use `cargo xtask bench [site|kernels|loss-curve]`"
+            "unknown benchmark “{other}”; use `cargo xtask bench [site|kernels|loss-curve|calibrate]`"
         )),
     }
 }
@@ -118,6 +124,34 @@ fn loss_curve(root: &Path) -> Result<(), String> {
         "the same curves read with numpy and fitted with scipy",
         &python,
         &["bench/loss_curve_scipy.py"],
+        &[],
+    )
+    .into_result()
+}
+
+fn calibrate(root: &Path) -> Result<(), String> {
+    let python = setup::python_with(root, &["numpy", "scipy", "torch"])?;
+    run::step(
+        root,
+        "temperature scaling peers: gpleiss LBFGS (PyTorch) and scipy minimize_scalar + numpy",
+        &python,
+        &["bench/calibrate_peer.py"],
+        &[],
+    )
+    .into_result()?;
+    run::step(
+        root,
+        "temperature scaling and every metric natively (Scalelab)",
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "--locked",
+            "-p",
+            "scalelab-core",
+            "--example",
+            "calibrate_bench",
+        ],
         &[],
     )
     .into_result()

@@ -1,0 +1,97 @@
+// Calibrate in the packed `scalelab` npm package. Expected values: science.md §7 items 11–13
+// (the torchmetrics docstring values, the bin-edge example, the closed-form temperature
+// T = 3/ln 3), each derived independently there.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as scalelab from "scalelab";
+
+const near = (a, b, tol, what) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
+
+test("the closed-form temperature and its metrics (science.md §7 item 13)", () => {
+  const logits = [3, 0, 3, 0, 3, 0, 0, 3];
+  const labels = [0, 0, 1, 1];
+  for (const z of [logits, new Float64Array(logits), new Float32Array(logits)]) {
+    const fit = scalelab.temperatureScale(z, 2, new Uint32Array(labels));
+    near(fit.temperature, 3 / Math.log(3), 1e-12, "T");
+    near(fit.nll_before, 0.798587351573742, 1e-14, "NLL at T = 1");
+    near(fit.nll, 0.5623351446188083, 1e-14, "NLL at T*");
+    assert.ok(fit.gradient < 1e-12, `certificate ${fit.gradient}`);
+  }
+  const before = scalelab.calibrationMetrics(logits, 2, labels);
+  near(before.ece, 0.2025741268, 1e-10, "ECE at T = 1");
+  near(before.brier, 0.4570725537, 1e-10, "Brier at T = 1");
+  near(before.brier_per_class, 0.4570725537 / 2, 1e-10, "Brier / K");
+  const after = scalelab.calibrationMetrics(logits, 2, labels, { temperature: 3 / Math.log(3) });
+  near(after.ece, 0, 1e-12, "ECE at T*");
+  near(after.brier, 0.375, 1e-12, "Brier at T*");
+  assert.equal(after.reliability.samples, 4);
+});
+
+test("the torchmetrics docstring values (science.md §7 item 11)", () => {
+  // Binary: p(y = 1) and y, two bins, torchmetrics' [lo, hi) convention.
+  const m = scalelab.conventionMatrix([0.25, 0.25, 0.55, 0.75, 0.75], [0, 0, 1, 1, 1], 2);
+  const tm = m.find((c) => c.convention === "torchmetrics");
+  near(tm.ece, 0.29, 1e-12, "l1");
+  near(tm.rms, 0.2918, 1e-4, "l2");
+  near(tm.mce, 0.3167, 1e-4, "max");
+  // Multiclass, three bins, from probabilities.
+  const probs = [0.25, 0.2, 0.55, 0.55, 0.05, 0.4, 0.1, 0.3, 0.6, 0.9, 0.05, 0.05];
+  const z = scalelab.logitsFromProbabilities(probs, 3);
+  const r = scalelab.calibrationMetrics(z, 3, [0, 1, 2, 0], {
+    binning: { kind: "equal_width", bins: 3, edges: "lower_closed_extra_bin" },
+  });
+  near(r.ece, 0.2, 1e-12, "l1");
+  near(r.rms, 0.2082, 1e-4, "l2");
+  near(r.mce, 0.2333, 1e-4, "max");
+});
+
+test("the bin-edge example: 0.15 under (lo, hi], 0.10 under torchmetrics (science.md §7 item 12)", () => {
+  const m = scalelab.conventionMatrix([0.75, 0.75, 0.9, 1.0], [1, 0, 1, 1], 4);
+  const by = Object.fromEntries(m.map((c) => [c.convention, c]));
+  near(by.guo.ece, 0.15, 1e-12, "Guo");
+  near(by.torchmetrics.ece, 0.1, 1e-12, "torchmetrics");
+  // Which bin the confidence 1 went to under each convention.
+  assert.deepEqual(m.map((c) => c.assignment[3]), [3, 4, 3, 3, 3]);
+});
+
+test("vector scaling, CORP and score files", () => {
+  const logits = [3, 0, 3, 0, 3, 0, 0, 3, 1, 2, 2, 1];
+  const labels = [0, 0, 1, 1, 1, 0];
+  const v = scalelab.fitScaling(logits, 2, labels, "vector", 0.1);
+  assert.equal(v.weights.length, 2);
+  assert.ok(v.nll <= v.nll_before, `${v.nll} vs ${v.nll_before}`);
+  // x = (0.2, 0.8), y = (1, 0): PAV pools both to 0.5; MCB 0.39, DSC 0, UNC 0.25.
+  const c = scalelab.corp([0.2, 0.8], [1, 0], { resamples: 20 });
+  near(c.murphy.miscalibration, 0.39, 1e-15, "MCB");
+  near(c.murphy.uncertainty, 0.25, 1e-15, "UNC");
+  const csv = new TextEncoder().encode("label,a,b\n1,0.2,0.8\n0,0.6,0.4\n");
+  const set = scalelab.readScores(csv, "csv");
+  assert.equal(set.kind, "probabilities");
+  assert.ok(set.values instanceof Float64Array && set.labels instanceof Uint32Array);
+  assert.deepEqual([...set.labels], [1, 0]);
+});
+
+test("bad input is a typed error, never a panic", () => {
+  const logits = [3, 0, 0, 3];
+  assert.throws(() => scalelab.temperatureScale(logits, 2, [0, 2]), { name: "IndexOutOfRange" });
+  assert.throws(() => scalelab.temperatureScale(logits, 2, [0, -1]), { name: "OutOfRange" });
+  assert.throws(() => scalelab.temperatureScale(logits, 2, [0, 0.5]), { name: "OutOfRange" });
+  assert.throws(() => scalelab.temperatureScale([3, NaN, 0, 3], 2, [0, 1]), { name: "NonFinite" });
+  assert.throws(() => scalelab.temperatureScale([3, 0, 0], 2, [0, 1]), { name: "DimensionMismatch" });
+  assert.throws(() => scalelab.temperatureScale([], 2, []), { name: "EmptyInput" });
+  // Every row correct at T → 0: no optimal temperature, said so.
+  assert.throws(() => scalelab.temperatureScale([3, 0, 0, 3], 2, [0, 1]), { name: "NoOptimalTemperature" });
+  assert.throws(() => scalelab.logitsFromProbabilities([0.5, 0.6], 2), { name: "OutOfRange", message: /sum/ });
+  assert.throws(() => scalelab.calibrationMetrics(logits, 2, [0, 1], { temperature: -1 }), { name: "OutOfRange" });
+  assert.throws(() => scalelab.calibrationMetrics(logits, 2, [0, 1], { bins: 3 }), { name: "InvalidValue" });
+  assert.throws(() => scalelab.calibrationMetrics(logits, 2, [0, 1], { binning: { kind: "equal_width", bins: 0, edges: "upper_closed" } }), { name: "OutOfRange" });
+  assert.throws(() => scalelab.fitScaling(logits, 2, [0, 1], "diagonal", 0), { name: "InvalidValue" });
+  assert.throws(() => scalelab.fitScaling(logits, 2, [0, 1], "vector", -1), { name: "OutOfRange" });
+  assert.throws(() => scalelab.conventionMatrix([1.5], [1]), { name: "OutOfRange" });
+  assert.throws(() => scalelab.corp([0.2, 0.8], [1, 0], { level: 2 }), { name: "OutOfRange" });
+  const enc = (t) => new TextEncoder().encode(t);
+  assert.throws(() => scalelab.readScores(enc("label,a,b\n0,1\n"), "csv"), { name: "InvalidCsv" });
+  assert.throws(() => scalelab.readScores(enc("PK\u0003\u0004 not a zip"), "npz"), { name: "InvalidArrayFile" });
+  assert.throws(() => scalelab.readScores(enc("{}"), "json"), { name: "InvalidValue" });
+  assert.throws(() => scalelab.readScores(enc("1,2"), "xlsx"), { name: "InvalidValue" });
+});
