@@ -95,3 +95,36 @@ test("bad input is a typed error, never a panic", () => {
   assert.throws(() => scalelab.readScores(enc("{}"), "json"), { name: "InvalidValue" });
   assert.throws(() => scalelab.readScores(enc("1,2"), "xlsx"), { name: "InvalidValue" });
 });
+
+test("bootstrap intervals, the class-frequency forecaster, recalibration and the split", () => {
+  // 200 rows: logits (2, 0) with label 0 for 150 of them, label 1 for 50 — accuracy 0.75, whose
+  // binomial standard error is √(0.75·0.25/200) ≈ 0.0306.
+  const n = 200;
+  const logits = new Float64Array(2 * n);
+  const labels = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    logits[2 * i] = 2;
+    labels[i] = i < 150 ? 0 : 1;
+  }
+  const iv = scalelab.metricIntervals(logits, 2, labels, { resamples: 500, seed: 3 });
+  near(iv.accuracy.estimate, 0.75, 1e-15, "accuracy");
+  near(iv.accuracy.std_error, Math.sqrt(0.75 * 0.25 / n), 0.1 * Math.sqrt(0.75 * 0.25 / n), "bootstrap SE");
+  assert.ok(iv.accuracy.lower < 0.75 && 0.75 < iv.accuracy.upper);
+  assert.deepEqual(scalelab.metricIntervals(logits, 2, labels, { resamples: 500, seed: 3 }), iv, "seeded");
+  // Class frequencies 0.75 / 0.25: ECE 0, NLL = −(0.75 ln 0.75 + 0.25 ln 0.25), Brier 1 − 2·(0.75² + 0.25²) + (0.75² + 0.25²).
+  const p = scalelab.properness(logits, 2, labels);
+  near(p.frequency_forecaster.ece, 0, 1e-15, "ECE of the frequencies");
+  near(p.frequency_forecaster.nll, -(0.75 * Math.log(0.75) + 0.25 * Math.log(0.25)), 1e-14, "NLL");
+  near(p.frequency_forecaster.brier, 1 - (0.75 ** 2 + 0.25 ** 2), 1e-14, "Brier");
+  // Isotonic on (0.2, 0.8) → (1, 0) pools both to 0.5.
+  assert.deepEqual([...scalelab.recalibrate([0.2, 0.8], [1, 0], [0.1, 0.5, 0.9], "isotonic")], [0.5, 0.5, 0.5]);
+  assert.deepEqual([...scalelab.recalibrate([0.1, 0.15, 0.9], [0, 1, 1], [0.12, 0.95], "histogram", 2)], [0.5, 1]);
+  const split = scalelab.splitRows(10, 0.3, 1);
+  assert.equal(split.calibration.length, 3);
+  assert.deepEqual([...split.calibration, ...split.test].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.throws(() => scalelab.metricIntervals(logits, 2, labels, { resamples: 1 }), { name: "OutOfRange" });
+  assert.throws(() => scalelab.metricIntervals(logits, 2, labels, { reps: 10 }), { name: "InvalidValue" });
+  assert.throws(() => scalelab.recalibrate([0.2], [1], [1.2], "isotonic"), { name: "OutOfRange" });
+  assert.throws(() => scalelab.recalibrate([0.2], [1], [0.5], "platt"), { name: "InvalidValue" });
+  assert.throws(() => scalelab.splitRows(10, 1.5, 1), { name: "OutOfRange" });
+});

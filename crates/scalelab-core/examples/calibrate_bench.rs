@@ -3,14 +3,16 @@
 //! `DIR/labels.npy`), times the certified temperature fit and every metric on one thread, checks
 //! `T` and the metrics against the peers' `DIR/peer.json`, and prints the BENCHMARKS.md table.
 //!
-//! `cargo run --release -p scalelab-core --example calibrate_bench -- [DIR]`
+//! `cargo run --release -p scalelab-core --example calibrate_bench -- [DIR]` (`cargo xtask bench
+//! calibrate` builds it with `-C target-cpu=native`, as numpy picks its AVX2/AVX-512 loops at
+//! run time).
 
 use std::time::Instant;
 
 use scalelab_core::calibrate::binning::{Binning, EdgeConvention};
 use scalelab_core::calibrate::metrics::{
-    accuracy, average_calibration_error, brier, calibration_error, classwise_calibration_error,
-    nll, reliability, top_label, Norm,
+    average_calibration_error, calibration_error, classwise_calibration_error, reliability,
+    top_label_pass, Norm,
 };
 use scalelab_core::calibrate::temperature::fit_temperature;
 use scalelab_core::calibrate::Scores;
@@ -59,12 +61,12 @@ fn main() {
         edges: EdgeConvention::UpperClosed,
     };
     let (metrics, metrics_s) = best_of(3, || {
-        let (conf, correct) = top_label(&s, t);
-        let r = reliability(&conf, &correct, &guo).expect("bins");
+        let pass = top_label_pass(&s, t);
+        let r = reliability(&pass.conf, &pass.correct, &guo).expect("bins");
         serde_json::json!({
-            "accuracy": accuracy(&s),
-            "nll": nll(&s, t),
-            "brier": brier(&s, t),
+            "accuracy": pass.correct.iter().sum::<f64>() / n as f64,
+            "nll": pass.nll,
+            "brier": pass.brier,
             "ece": calibration_error(&r, Norm::L1),
             "mce": calibration_error(&r, Norm::Max),
             "rmsce": calibration_error(&r, Norm::L2),

@@ -64,6 +64,16 @@ export interface Corp {
 }
 export interface CorpOptions { resamples?: number; level?: number; points?: number; seed?: number; }
 export type ScoreKind = "logits" | "probabilities";
+/** A metric with its seeded percentile bootstrap interval and standard error. */
+export interface MetricInterval { estimate: number; lower: number; upper: number; std_error: number; finite: number; }
+export interface MetricIntervals {
+  accuracy: MetricInterval; nll: MetricInterval; brier: MetricInterval; ece: MetricInterval; mce: MetricInterval;
+  rms: MetricInterval; ace: MetricInterval; debiased_l2: MetricInterval;
+}
+export interface IntervalOptions { temperature?: number; binning?: Binning; resamples?: number; level?: number; seed?: number; }
+export interface ScoreCard { accuracy: number; ece: number; nll: number; brier: number; }
+/** The model against the class-frequency forecaster (ECE 0: ECE is not proper). */
+export interface Properness { model: ScoreCard; frequency_forecaster: ScoreCard; frequencies: number[]; }
 /** A score file read: values row-major, `kind` given or detected. */
 export interface ScoreSet { values: Float64Array; classes: number; labels: Uint32Array; kind: ScoreKind; }
 "#;
@@ -118,6 +128,28 @@ fn with_scores<T>(
     f(&Scores::new(logits, classes, &labels)?)
 }
 
+/// 15 equal-width `(lo, hi]` bins (Guo et al.).
+const DEFAULT_BINNING: Binning = Binning::EqualWidth {
+    bins: 15,
+    edges: EdgeConvention::UpperClosed,
+};
+
+/// A temperature given (finite, > 0) or 1.
+fn checked_temperature(t: Option<f64>) -> Result<f64> {
+    let t = t.unwrap_or(1.0);
+    if t.is_finite() && t > 0.0 {
+        Ok(t)
+    } else {
+        Err(CoreError::OutOfRange {
+            what: "temperature",
+            value: t,
+            min: f64::MIN_POSITIVE,
+            max: f64::MAX,
+        }
+        .into())
+    }
+}
+
 /// Temperature scaling solved to a certificate (safeguarded Newton on β = 1/T).
 #[wasm_bindgen(js_name = temperatureScale, unchecked_return_type = "TemperatureFit")]
 pub fn temperature_scale(
@@ -143,20 +175,8 @@ pub fn calibration_metrics(
     #[wasm_bindgen(unchecked_optional_param_type = "MetricOptions")] opts: Option<js_sys::Object>,
 ) -> Result<JsValue> {
     let opts: MetricOptions = options("metric options", &["temperature", "binning"], opts)?;
-    let t = opts.temperature.unwrap_or(1.0);
-    if !(t.is_finite() && t > 0.0) {
-        return Err(CoreError::OutOfRange {
-            what: "temperature",
-            value: t,
-            min: f64::MIN_POSITIVE,
-            max: f64::MAX,
-        }
-        .into());
-    }
-    let binning = opts.binning.unwrap_or(Binning::EqualWidth {
-        bins: 15,
-        edges: EdgeConvention::UpperClosed,
-    });
+    let t = checked_temperature(opts.temperature)?;
+    let binning = opts.binning.unwrap_or(DEFAULT_BINNING);
     with_scores(logits, classes, labels, |s| {
         Ok(to_js(&metric_report(s, t, &binning)?))
     })
@@ -280,4 +300,127 @@ pub fn logits_from_probabilities(
         probabilities,
         classes,
     )?)
+}
+
+#[derive(Deserialize, Default)]
+struct IntervalOptions {
+    temperature: Option<f64>,
+    binning: Option<Binning>,
+    resamples: Option<usize>,
+    level: Option<f64>,
+    seed: Option<u64>,
+}
+
+/// Seeded percentile bootstrap intervals of every top-label metric (defaults: T = 1, 15 bins
+/// `(lo, hi]`, 1000 resamples, level 0.95, seed 0).
+#[wasm_bindgen(js_name = metricIntervals, unchecked_return_type = "MetricIntervals")]
+pub fn metric_intervals(
+    #[wasm_bindgen(unchecked_param_type = "ScoreValues")] logits: &[f64],
+    classes: usize,
+    #[wasm_bindgen(unchecked_param_type = "LabelValues")] labels: &[f64],
+    #[wasm_bindgen(unchecked_optional_param_type = "IntervalOptions")] opts: Option<js_sys::Object>,
+) -> Result<JsValue> {
+    let o: IntervalOptions = options(
+        "interval options",
+        &["temperature", "binning", "resamples", "level", "seed"],
+        opts,
+    )?;
+    let t = checked_temperature(o.temperature)?;
+    let binning = o.binning.unwrap_or(DEFAULT_BINNING);
+    with_scores(logits, classes, labels, |s| {
+        Ok(to_js(
+            &scalelab_core::calibrate::bootstrap::metric_intervals(
+                s,
+                t,
+                &binning,
+                o.resamples.unwrap_or(1000),
+                o.level.unwrap_or(0.95),
+                o.seed.unwrap_or(0),
+            )?,
+        ))
+    })
+}
+
+/// The model at temperature `temperature` (default 1) against the forecaster that always
+/// predicts the class frequencies: ECE 0, yet worse NLL and Brier — ECE is not a proper score.
+#[wasm_bindgen(unchecked_return_type = "Properness")]
+pub fn properness(
+    #[wasm_bindgen(unchecked_param_type = "ScoreValues")] logits: &[f64],
+    classes: usize,
+    #[wasm_bindgen(unchecked_param_type = "LabelValues")] labels: &[f64],
+    temperature: Option<f64>,
+) -> Result<JsValue> {
+    let t = checked_temperature(temperature)?;
+    with_scores(logits, classes, labels, |s| {
+        Ok(to_js(&scalelab_core::calibrate::properness::properness(
+            s,
+            t,
+            &DEFAULT_BINNING,
+        )?))
+    })
+}
+
+/// Recalibrates `test` confidences by a map fitted on (`confidences`, `outcomes`):
+/// `"isotonic"` (PAV, as scikit-learn) or `"histogram"` (`bins` equal-width bins, default 15).
+#[wasm_bindgen]
+pub fn recalibrate(
+    #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] confidences: &[f64],
+    #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] outcomes: &[f64],
+    #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] test: &[f64],
+    #[wasm_bindgen(unchecked_param_type = "\"isotonic\" | \"histogram\"")] method: &str,
+    bins: Option<usize>,
+) -> Result<Vec<f64>> {
+    use scalelab_core::calibrate::recalibrate::{HistogramBinning, Isotonic};
+    let unit = |v: &[f64]| -> Result<()> {
+        if let Some((i, &c)) = v
+            .iter()
+            .enumerate()
+            .find(|(_, c)| !(0.0..=1.0).contains(*c))
+        {
+            return Err(if c.is_finite() {
+                CoreError::OutOfRange {
+                    what: "test confidence",
+                    value: c,
+                    min: 0.0,
+                    max: 1.0,
+                }
+            } else {
+                CoreError::NonFinite {
+                    what: "test confidences",
+                    index: i,
+                    value: c,
+                }
+            }
+            .into());
+        }
+        Ok(())
+    };
+    unit(test)?;
+    match method {
+        "isotonic" => {
+            let map = Isotonic::fit(confidences, outcomes)?;
+            Ok(test.iter().map(|&c| map.apply(c)).collect())
+        }
+        "histogram" => {
+            let map = HistogramBinning::fit(confidences, outcomes, bins.unwrap_or(15))?;
+            Ok(test.iter().map(|&c| map.apply(c)).collect())
+        }
+        other => Err(invalid(
+            "recalibration method",
+            format!("“{other}”: use \"isotonic\" or \"histogram\""),
+        )),
+    }
+}
+
+/// A seeded split of `n` rows into calibration and test rows (`fraction` of them calibration).
+#[wasm_bindgen(js_name = splitRows, unchecked_return_type = "{ calibration: number[]; test: number[] }")]
+pub fn split_rows(n: usize, fraction: f64, seed: u32) -> Result<JsValue> {
+    let (calibration, test) =
+        scalelab_core::calibrate::recalibrate::split(n, fraction, u64::from(seed))?;
+    #[derive(Serialize)]
+    struct Split {
+        calibration: Vec<usize>,
+        test: Vec<usize>,
+    }
+    Ok(to_js(&Split { calibration, test }))
 }

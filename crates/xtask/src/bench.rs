@@ -139,9 +139,11 @@ fn calibrate(root: &Path) -> Result<(), String> {
         &[],
     )
     .into_result()?;
+    // Native code for this CPU (numpy picks its AVX2/AVX-512 loops at run time), in its own
+    // target directory so the workspace's portable builds stay as they are.
     run::step(
         root,
-        "temperature scaling and every metric natively (Scalelab)",
+        "temperature scaling and every metric natively (Scalelab, -C target-cpu=native)",
         "cargo",
         &[
             "run",
@@ -152,7 +154,10 @@ fn calibrate(root: &Path) -> Result<(), String> {
             "--example",
             "calibrate_bench",
         ],
-        &[],
+        &[
+            ("RUSTFLAGS", "-C target-cpu=native"),
+            ("CARGO_TARGET_DIR", "target/native"),
+        ],
     )
     .into_result()
 }

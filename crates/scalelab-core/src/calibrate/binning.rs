@@ -111,7 +111,10 @@ impl Binning {
         self.check()?;
         match *self {
             Binning::EqualWidth { bins, edges } => Ok((
-                conf.iter().map(|&c| equal_width(c, bins, edges)).collect(),
+                {
+                    let e = EqualWidthEdges::new(bins, edges);
+                    conf.iter().map(|&c| e.bin(c)).collect()
+                },
                 bins + usize::from(edges == EdgeConvention::LowerClosedExtraBin),
             )),
             Binning::EqualMass { bins } => Ok(equal_mass(conf, bins)),
@@ -219,27 +222,51 @@ fn by_inner_edges(conf: &[f64], edges: &[f64]) -> (Vec<Option<usize>>, usize) {
 
 /// The bin of `c` among `m` equal-width bins under `edges`.
 pub fn equal_width(c: f64, m: usize, edges: EdgeConvention) -> Option<usize> {
-    let edge = |k: usize| k as f64 / m as f64;
-    // Number of edges e_1 … e_{m−1} strictly below / at most c.
-    let mut k = ((c * m as f64).floor() as usize).min(m);
-    // Correct the float estimate against the exact edges.
-    while k > 0 && edge(k) > c {
-        k -= 1;
+    EqualWidthEdges::new(m, edges).bin(c)
+}
+
+/// `m` equal-width bins with their edges `e_k = k/m` computed once (for binning many values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EqualWidthEdges {
+    edges: Vec<f64>,
+    convention: EdgeConvention,
+}
+
+impl EqualWidthEdges {
+    /// The edges of `m ≥ 1` bins.
+    pub fn new(m: usize, convention: EdgeConvention) -> Self {
+        EqualWidthEdges {
+            edges: (0..=m).map(|k| k as f64 / m as f64).collect(),
+            convention,
+        }
     }
-    while k < m && edge(k + 1) <= c {
-        k += 1;
-    }
-    // Now edge(k) ≤ c < edge(k+1) (k = m when c ≥ 1).
-    match edges {
-        EdgeConvention::LowerClosedExtraBin => Some(k),
-        EdgeConvention::LowerClosed => Some(k.min(m - 1)),
-        EdgeConvention::UpperClosed => {
-            if c <= 0.0 {
-                None
-            } else if edge(k) == c {
-                Some(k - 1)
-            } else {
-                Some(k.min(m - 1))
+
+    /// The bin of `c` (in `[0, 1]`).
+    #[inline]
+    pub fn bin(&self, c: f64) -> Option<usize> {
+        let m = self.edges.len() - 1;
+        let edge = |k: usize| self.edges[k];
+        // Number of edges e_1 … e_{m−1} strictly below / at most c.
+        let mut k = ((c * m as f64).floor() as usize).min(m);
+        // Correct the float estimate against the exact edges.
+        while k > 0 && edge(k) > c {
+            k -= 1;
+        }
+        while k < m && edge(k + 1) <= c {
+            k += 1;
+        }
+        // Now edge(k) ≤ c < edge(k+1) (k = m when c ≥ 1).
+        match self.convention {
+            EdgeConvention::LowerClosedExtraBin => Some(k),
+            EdgeConvention::LowerClosed => Some(k.min(m - 1)),
+            EdgeConvention::UpperClosed => {
+                if c <= 0.0 {
+                    None
+                } else if edge(k) == c {
+                    Some(k - 1)
+                } else {
+                    Some(k.min(m - 1))
+                }
             }
         }
     }

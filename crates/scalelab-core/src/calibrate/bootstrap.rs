@@ -8,6 +8,12 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::binning::Binning;
+use super::metrics::{
+    average_calibration_error, calibration_error, debiased_calibration_error, reliability,
+    top_label_pass, Norm, Reliability,
+};
+use super::Scores;
 use crate::fit::uncertainty::percentile_sorted;
 use crate::CoreError;
 
@@ -93,5 +99,65 @@ pub fn bootstrap_metric(
         upper: percentile_sorted(&values, (1.0 + level) / 2.0),
         std_error: var.sqrt(),
         finite: values.len(),
+    })
+}
+
+/// Percentile intervals of the top-label metrics of one model (the rows resampled together).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MetricIntervals {
+    /// Accuracy.
+    pub accuracy: MetricInterval,
+    /// Mean NLL.
+    pub nll: MetricInterval,
+    /// Brier score summed over classes.
+    pub brier: MetricInterval,
+    /// ECE under the binning asked for.
+    pub ece: MetricInterval,
+    /// MCE.
+    pub mce: MetricInterval,
+    /// RMS calibration error.
+    pub rms: MetricInterval,
+    /// netcal's ACE.
+    pub ace: MetricInterval,
+    /// Kumar et al.'s debiased L2.
+    pub debiased_l2: MetricInterval,
+}
+
+/// Bootstrap intervals of every top-label metric of `scores` at temperature `t` under `binning`:
+/// one softmax pass ([`top_label_pass`]) keeps each row's confidence, outcome, NLL and Brier
+/// terms, so a resample costs `O(n)` whatever the number of classes; data-dependent binnings
+/// (equal mass, quantiles) are rebuilt on every resample, so their intervals include the binning's
+/// own variability.
+///
+/// Errors: as [`bootstrap_metric`] and [`reliability`].
+pub fn metric_intervals(
+    scores: &Scores<'_>,
+    t: f64,
+    binning: &Binning,
+    resamples: usize,
+    level: f64,
+    seed: u64,
+) -> Result<MetricIntervals, CoreError> {
+    let n = scores.len();
+    let pass = top_label_pass(scores, t);
+    let mean =
+        |v: &[f64], rows: &[usize]| rows.iter().map(|&r| v[r]).sum::<f64>() / rows.len() as f64;
+    let binned = |rows: &[usize]| -> Result<Reliability, CoreError> {
+        let c: Vec<f64> = rows.iter().map(|&r| pass.conf[r]).collect();
+        let o: Vec<f64> = rows.iter().map(|&r| pass.correct[r]).collect();
+        reliability(&c, &o, binning)
+    };
+    let one = |f: &dyn Fn(&[usize]) -> Result<f64, CoreError>| {
+        bootstrap_metric(n, resamples, level, seed, f)
+    };
+    Ok(MetricIntervals {
+        accuracy: one(&|rows| Ok(mean(&pass.correct, rows)))?,
+        nll: one(&|rows| Ok(mean(&pass.nll_terms, rows)))?,
+        brier: one(&|rows| Ok(mean(&pass.brier_terms, rows)))?,
+        ece: one(&|rows| Ok(calibration_error(&binned(rows)?, Norm::L1)))?,
+        mce: one(&|rows| Ok(calibration_error(&binned(rows)?, Norm::Max)))?,
+        rms: one(&|rows| Ok(calibration_error(&binned(rows)?, Norm::L2)))?,
+        ace: one(&|rows| Ok(average_calibration_error(&binned(rows)?)))?,
+        debiased_l2: one(&|rows| Ok(debiased_calibration_error(&binned(rows)?)))?,
     })
 }

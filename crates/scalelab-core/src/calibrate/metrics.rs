@@ -13,7 +13,7 @@
 //! - [`nll`] is the mean `−ln p_iy`; [`brier`] is summed over classes,
 //!   `(1/n) Σ_i Σ_k (p_ik − 1[y_i = k])²` in `[0, 2]` (divide by `k` for the per-class variant).
 
-use super::binning::Binning;
+use super::binning::{Binning, EdgeConvention, EqualWidthEdges};
 use super::{argmax, softmax_at, Scores};
 use crate::CoreError;
 
@@ -107,16 +107,35 @@ pub fn reliability(
     }
     check_unit("confidence", conf)?;
     check_unit("outcome", outcome)?;
-    let (assigned, count) = binning.assign(conf)?;
-    let mut sums = vec![(0usize, 0.0, 0.0); count];
-    for ((b, &c), &o) in assigned.iter().zip(conf).zip(outcome) {
-        if let Some(b) = *b {
+    let add = |sums: &mut [(usize, f64, f64)], b: Option<usize>, c: f64, o: f64| {
+        if let Some(b) = b {
             let s = &mut sums[b];
             s.0 += 1;
             s.1 += c;
             s.2 += o;
         }
-    }
+    };
+    let sums = match *binning {
+        // Equal width: each bin found on the fly (no assignment vector).
+        Binning::EqualWidth { bins, edges } => {
+            binning.check()?;
+            let e = EqualWidthEdges::new(bins, edges);
+            let count = bins + usize::from(edges == EdgeConvention::LowerClosedExtraBin);
+            let mut sums = vec![(0usize, 0.0, 0.0); count];
+            for (&c, &o) in conf.iter().zip(outcome) {
+                add(&mut sums, e.bin(c), c, o);
+            }
+            sums
+        }
+        _ => {
+            let (assigned, count) = binning.assign(conf)?;
+            let mut sums = vec![(0usize, 0.0, 0.0); count];
+            for ((&b, &c), &o) in assigned.iter().zip(conf).zip(outcome) {
+                add(&mut sums, b, c, o);
+            }
+            sums
+        }
+    };
     Ok(Reliability {
         samples: conf.len(),
         bins: sums
@@ -192,13 +211,62 @@ pub fn marginal_debiased_calibration_error(
     t: f64,
     binning: &Binning,
 ) -> Result<f64, CoreError> {
-    let p = probabilities(scores, t);
     let mut sum = 0.0;
-    for k in 0..scores.classes() {
-        let (c, o) = class_scores(scores, &p, k);
-        sum += debiased_square(&reliability(&c, &o, binning)?).max(0.0);
-    }
+    for_each_class(scores, t, |_, c, o| {
+        sum += debiased_square(&reliability(c, o, binning)?).max(0.0);
+        Ok(())
+    })?;
     Ok((sum / scores.classes() as f64).sqrt())
+}
+
+/// One softmax pass at temperature `t`: top-label confidences and outcomes, mean NLL and the
+/// Brier score summed over classes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopLabelPass {
+    /// `max_j p_ij`.
+    pub conf: Vec<f64>,
+    /// `1[argmax_j p_ij = y_i]`.
+    pub correct: Vec<f64>,
+    /// Each row's `−ln p_iy`.
+    pub nll_terms: Vec<f64>,
+    /// Each row's `Σ_k (p_ik − 1[k = y_i])²`.
+    pub brier_terms: Vec<f64>,
+    /// Mean NLL.
+    pub nll: f64,
+    /// Brier score summed over classes.
+    pub brier: f64,
+}
+
+/// The [`TopLabelPass`] of `scores` at `t`: per row, with `w_j = exp(β(z_j − m))` and `S = Σ w`,
+/// the confidence is `1/S` (the largest weight is `exp(0)`), `−ln p_y = ln S − β(z_y − m)` and
+/// `Σ_k (p_k − 1[k = y])² = Σ w²/S² − 2 w_y/S + 1`.
+pub fn top_label_pass(scores: &Scores<'_>, t: f64) -> TopLabelPass {
+    let beta = 1.0 / t;
+    let n = scores.len();
+    let mut w = vec![0.0; scores.classes()];
+    let (mut conf, mut correct) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut nll_terms, mut brier_terms) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for i in 0..n {
+        let z = scores.row(i);
+        let y = scores.label(i);
+        let j = argmax(z);
+        let m = z[j];
+        super::row_moments::exp_shifted(z, m, beta, &mut w);
+        let sum = super::row_moments::lane_sum(&w);
+        let squares: f64 = w.iter().map(|v| v * v).sum();
+        conf.push(1.0 / sum);
+        correct.push(f64::from(u8::from(j == y)));
+        nll_terms.push(sum.ln() - beta * (z[y] - m));
+        brier_terms.push(squares / (sum * sum) - 2.0 * w[y] / sum + 1.0);
+    }
+    TopLabelPass {
+        conf,
+        correct,
+        nll: nll_terms.iter().sum::<f64>() / n as f64,
+        brier: brier_terms.iter().sum::<f64>() / n as f64,
+        nll_terms,
+        brier_terms,
+    }
 }
 
 /// Top-label confidences and outcomes of `scores` at temperature `t`.
@@ -237,6 +305,45 @@ pub fn class_scores(scores: &Scores<'_>, p: &[f64], k: usize) -> (Vec<f64>, Vec<
     (conf, outcome)
 }
 
+/// Calls `f(class, confidences p_ik, outcomes 1[y_i = k])` for every class, from one softmax pass
+/// stored class-major (each class's column contiguous, so the per-class binning reads memory in
+/// order).
+fn for_each_class(
+    scores: &Scores<'_>,
+    t: f64,
+    mut f: impl FnMut(usize, &[f64], &[f64]) -> Result<(), CoreError>,
+) -> Result<(), CoreError> {
+    let (n, classes) = (scores.len(), scores.classes());
+    // Blocks of rows, written out column by column (contiguous runs of `BLOCK` values).
+    const BLOCK: usize = 64;
+    let mut columns = vec![0.0; n * classes];
+    let mut block = vec![0.0; BLOCK * classes];
+    for start in (0..n).step_by(BLOCK) {
+        let rows = BLOCK.min(n - start);
+        for r in 0..rows {
+            softmax_at(
+                scores.row(start + r),
+                t,
+                &mut block[r * classes..(r + 1) * classes],
+            );
+        }
+        for j in 0..classes {
+            let column = &mut columns[j * n + start..j * n + start + rows];
+            for (r, c) in column.iter_mut().enumerate() {
+                *c = block[r * classes + j];
+            }
+        }
+    }
+    let mut outcome = vec![0.0; n];
+    for k in 0..classes {
+        for (o, &y) in outcome.iter_mut().zip(scores.labels()) {
+            *o = f64::from(u8::from(y == k));
+        }
+        f(k, &columns[k * n..(k + 1) * n], &outcome)?;
+    }
+    Ok(())
+}
+
 /// Accuracy (the share of rows whose label is the first largest logit).
 pub fn accuracy(scores: &Scores<'_>) -> f64 {
     let hits = (0..scores.len())
@@ -273,13 +380,52 @@ pub fn classwise_calibration_error(
     t: f64,
     binning: &Binning,
 ) -> Result<f64, CoreError> {
-    let p = probabilities(scores, t);
-    let mut sum = 0.0;
-    for k in 0..scores.classes() {
-        let (c, o) = class_scores(scores, &p, k);
-        sum += calibration_error(&reliability(&c, &o, binning)?, Norm::L1);
+    let classes = scores.classes();
+    if let Binning::EqualWidth { bins, edges } = *binning {
+        // Equal width: every class's bins filled in one pass over the rows (no class-major copy).
+        binning.check()?;
+        let e = EqualWidthEdges::new(bins, edges);
+        let width = bins + 1;
+        let mut sums = vec![(0usize, 0.0, 0.0); classes * width];
+        let mut p = vec![0.0; classes];
+        for i in 0..scores.len() {
+            softmax_at(scores.row(i), t, &mut p);
+            let y = scores.label(i);
+            for (j, &pj) in p.iter().enumerate() {
+                if let Some(b) = e.bin(pj) {
+                    let s = &mut sums[j * width + b];
+                    s.0 += 1;
+                    s.1 += pj;
+                    s.2 += f64::from(u8::from(j == y));
+                }
+            }
+        }
+        let n = scores.len();
+        let total: f64 = sums
+            .chunks_exact(width)
+            .map(|class| {
+                let r = Reliability {
+                    samples: n,
+                    bins: class
+                        .iter()
+                        .map(|&(count, c, o)| BinStat {
+                            count,
+                            confidence: c / count as f64,
+                            accuracy: o / count as f64,
+                        })
+                        .collect(),
+                };
+                calibration_error(&r, Norm::L1)
+            })
+            .sum();
+        return Ok(total / classes as f64);
     }
-    Ok(sum / scores.classes() as f64)
+    let mut sum = 0.0;
+    for_each_class(scores, t, |_, c, o| {
+        sum += calibration_error(&reliability(c, o, binning)?, Norm::L1);
+        Ok(())
+    })?;
+    Ok(sum / classes as f64)
 }
 
 /// Nixon et al. 2019's adaptive calibration error: `ranges` equal-mass ranges per class (ties
@@ -290,16 +436,15 @@ pub fn adaptive_calibration_error(
     ranges: usize,
 ) -> Result<f64, CoreError> {
     let binning = Binning::EqualMass { bins: ranges };
-    let p = probabilities(scores, t);
     let (mut sum, mut count) = (0.0, 0usize);
-    for k in 0..scores.classes() {
-        let (c, o) = class_scores(scores, &p, k);
-        let r = reliability(&c, &o, &binning)?;
+    for_each_class(scores, t, |_, c, o| {
+        let r = reliability(c, o, &binning)?;
         for b in r.bins.iter().filter(|b| b.count > 0) {
             sum += (b.accuracy - b.confidence).abs();
             count += 1;
         }
-    }
+        Ok(())
+    })?;
     Ok(sum / count as f64)
 }
 
@@ -368,12 +513,12 @@ pub fn metric_report(
     t: f64,
     binning: &Binning,
 ) -> Result<MetricReport, CoreError> {
-    let (conf, correct) = top_label(scores, t);
-    let r = reliability(&conf, &correct, binning)?;
-    let brier = brier(scores, t);
+    let pass = top_label_pass(scores, t);
+    let r = reliability(&pass.conf, &pass.correct, binning)?;
+    let brier = pass.brier;
     Ok(MetricReport {
-        accuracy: accuracy(scores),
-        nll: nll(scores, t),
+        accuracy: pass.correct.iter().sum::<f64>() / scores.len() as f64,
+        nll: pass.nll,
         brier,
         brier_per_class: brier / scores.classes() as f64,
         ece: calibration_error(&r, Norm::L1),

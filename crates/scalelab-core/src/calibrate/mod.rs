@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod overlap;
 pub mod properness;
 pub mod recalibrate;
+pub mod row_moments;
 pub mod scaling;
 pub mod temperature;
 
@@ -156,17 +157,15 @@ pub fn logits_from_probabilities(probs: &[f64], classes: usize) -> Result<Vec<f6
     Ok(probs.iter().map(|p| p.ln()).collect())
 }
 
-/// Row `z`'s softmax at temperature `t` into `out` (max-subtracted).
+/// Row `z`'s softmax at temperature `t` into `out` (max-subtracted; the exponential of
+/// [`row_moments::exp_nonpositive`]).
 pub fn softmax_at(z: &[f64], t: f64, out: &mut [f64]) {
     let beta = 1.0 / t;
-    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mut sum = 0.0;
-    for (o, &v) in out.iter_mut().zip(z) {
-        *o = (beta * (v - m)).exp();
-        sum += *o;
-    }
+    let m = row_moments::row_max(z);
+    row_moments::exp_shifted(z, m, beta, out);
+    let inv = 1.0 / row_moments::lane_sum(out);
     for o in out.iter_mut() {
-        *o /= sum;
+        *o *= inv;
     }
 }
 

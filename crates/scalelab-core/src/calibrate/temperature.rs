@@ -9,6 +9,7 @@
 //! way a fixed-iteration LBFGS on `T` can (gpleiss/temperature_scaling: `max_iter = 50`, later
 //! 200), nor run away to a negative `T` (`T` is never a free parameter).
 
+use super::row_moments::{row_max, row_moments};
 use super::Scores;
 use crate::CoreError;
 
@@ -33,36 +34,42 @@ pub struct TemperatureFit {
     pub iterations: usize,
 }
 
-/// `(f(β), f′(β), f″(β))` of the mean NLL (module docs), in one pass over the scores.
+/// `(f(β), f′(β), f″(β))` of the mean NLL (module docs), in one pass over the scores
+/// ([`row_moments`]: the variance as `E[d²] − E[d]²` of the max-shifted logits).
 pub fn nll_derivatives(scores: &Scores<'_>, beta: f64) -> (f64, f64, f64) {
+    derivatives(scores, &row_maxima(scores), beta)
+}
+
+/// Every row's largest logit (computed once per fit, not once per Newton step).
+fn row_maxima(scores: &Scores<'_>) -> Vec<f64> {
+    (0..scores.len()).map(|i| row_max(scores.row(i))).collect()
+}
+
+fn derivatives(scores: &Scores<'_>, maxima: &[f64], beta: f64) -> (f64, f64, f64) {
     let (mut f, mut d1, mut d2) = (0.0, 0.0, 0.0);
-    let mut w = vec![0.0; scores.classes()];
-    for i in 0..scores.len() {
+    for (i, &m) in maxima.iter().enumerate() {
         let z = scores.row(i);
-        let zy = z[scores.label(i)];
-        let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut sum = 0.0;
-        for (wj, &zj) in w.iter_mut().zip(z) {
-            *wj = (beta * (zj - m)).exp();
-            sum += *wj;
-        }
-        let mut mean = 0.0;
-        for (wj, &zj) in w.iter().zip(z) {
-            mean += wj * (zj - m);
-        }
-        mean /= sum;
-        let mut var = 0.0;
-        for (wj, &zj) in w.iter().zip(z) {
-            let d = zj - m - mean;
-            var += wj * d * d;
-        }
-        var /= sum;
-        f += sum.ln() - beta * (zy - m);
-        d1 += mean - (zy - m);
-        d2 += var;
+        let zy = z[scores.label(i)] - m;
+        let (s0, s1, s2) = row_moments(z, m, beta);
+        let mean = s1 / s0;
+        f += s0.ln() - beta * zy;
+        d1 += mean - zy;
+        d2 += (s2 / s0 - mean * mean).max(0.0);
     }
     let n = scores.len() as f64;
     (f / n, d1 / n, d2 / n)
+}
+
+/// `f′(0) = (1/n) Σ_i (mean_j z_ij − z_iy_i)` (no exponentials).
+fn gradient_at_zero(scores: &Scores<'_>) -> f64 {
+    let k = scores.classes() as f64;
+    let sum: f64 = (0..scores.len())
+        .map(|i| {
+            let z = scores.row(i);
+            z.iter().sum::<f64>() / k - z[scores.label(i)]
+        })
+        .sum();
+    sum / scores.len() as f64
 }
 
 /// Mean NLL of `scores` at temperature `t > 0`.
@@ -76,8 +83,7 @@ pub fn nll_at(scores: &Scores<'_>, t: f64) -> f64 {
 /// `f′(0) ≥ 0` (the scores are no better than uniform, so `T → ∞`), or `f′(β) < 0` up to
 /// [`BETA_MAX`] (every row's label has the largest logit, so `T → 0`; checked first).
 pub fn fit_temperature(scores: &Scores<'_>) -> Result<TemperatureFit, CoreError> {
-    let nll_before = nll_derivatives(scores, 1.0).0;
-    let (_, g0, _) = nll_derivatives(scores, 0.0);
+    let g0 = gradient_at_zero(scores);
     if g0 >= 0.0 {
         return Err(CoreError::NoOptimalTemperature {
             reason: "the scores are no better than uniform (∂NLL/∂β ≥ 0 at β = 1/T = 0), so the \
@@ -95,28 +101,17 @@ pub fn fit_temperature(scores: &Scores<'_>) -> Result<TemperatureFit, CoreError>
                 .into(),
         });
     }
-    // Bracket: lo with f′ < 0, hi with f′ > 0 (exists: some row's label is below its largest
-    // logit, and that row's term of f′ tends to a positive gap as β grows).
-    let mut lo = 0.0;
-    let mut hi = 1.0;
+    // Newton from β = 1 (T = 1, where the NLL before scaling is computed anyway), safeguarded by
+    // the bracket [lo, hi] of the root of f′ (hi = ∞ until a point with f′ > 0 is seen; a root
+    // exists because some row's label is below its largest logit, and that row's term of f′
+    // tends to a positive gap as β grows). Outside the bracket the step is a bisection, or while
+    // hi = ∞ a growth of β by at most 8×.
+    let (mut lo, mut hi) = (0.0f64, f64::INFINITY);
+    let mut beta = 1.0;
+    let maxima = row_maxima(scores);
+    let (mut f, mut g, mut h) = derivatives(scores, &maxima, beta);
+    let nll_before = f;
     let mut iterations = 0;
-    let (mut f, mut g, mut h) = nll_derivatives(scores, hi);
-    while g < 0.0 {
-        lo = hi;
-        hi *= 2.0;
-        iterations += 1;
-        if hi > BETA_MAX {
-            return Err(CoreError::NoOptimalTemperature {
-                reason: format!(
-                    "∂NLL/∂β < 0 up to β = 1/T = {BETA_MAX:e}: the label has the largest logit in \
-                     every row, so the NLL falls as T → 0"
-                ),
-            });
-        }
-        (f, g, h) = nll_derivatives(scores, hi);
-    }
-    let mut beta = hi;
-    // Safeguarded Newton inside [lo, hi].
     for _ in 0..200 {
         if g == 0.0 {
             break;
@@ -127,17 +122,34 @@ pub fn fit_temperature(scores: &Scores<'_>) -> Result<TemperatureFit, CoreError>
             lo = beta;
         }
         let newton = beta - g / h;
-        let next = if h > 0.0 && newton > lo && newton < hi {
-            newton
-        } else {
-            0.5 * (lo + hi)
-        };
-        iterations += 1;
-        if (next - beta).abs() <= 4.0 * f64::EPSILON * beta.abs() || hi - lo <= f64::EPSILON * hi {
+        // Converged: the Newton step is below the spacing of doubles at β.
+        if h > 0.0 && (newton - beta).abs() <= 4.0 * f64::EPSILON * beta {
             break;
         }
+        let cap = if hi.is_finite() { hi } else { 8.0 * beta };
+        let next = if h > 0.0 && newton > lo && newton < cap {
+            newton
+        } else if hi.is_finite() {
+            0.5 * (lo + hi)
+        } else {
+            cap
+        };
+        if next > BETA_MAX {
+            return Err(CoreError::NoOptimalTemperature {
+                reason: format!(
+                    "∂NLL/∂β < 0 up to β = 1/T = {BETA_MAX:e}: the label has the largest logit in \
+                     every row, so the NLL falls as T → 0"
+                ),
+            });
+        }
+        if (next - beta).abs() <= 4.0 * f64::EPSILON * beta.abs()
+            || (hi.is_finite() && hi - lo <= f64::EPSILON * hi)
+        {
+            break;
+        }
+        iterations += 1;
         beta = next;
-        (f, g, h) = nll_derivatives(scores, beta);
+        (f, g, h) = derivatives(scores, &maxima, beta);
     }
     Ok(TemperatureFit {
         temperature: 1.0 / beta,
