@@ -12,8 +12,9 @@
 //! Within 2 ulp of `f64::exp` on `[−708, 0]` (tested).
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
-const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+// fdlibm's split of ln 2: the high part has 32 trailing zero bits, so k·LN2_HI is exact.
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
 
 /// `exp(x)` for `x ≤ 0` (module docs); `x < −708` gives `exp(−708)`.

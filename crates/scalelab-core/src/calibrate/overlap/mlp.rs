@@ -196,8 +196,8 @@ mod tests {
         let t = DMatrix::from_fn(6, 3, |i, j| [[0.2, 0.5, 0.3], [1.0, 0.0, 0.0]][i % 2][j]);
         let (_, Gradients(g)) = net.loss_and_gradient(&x, &t);
         let h = 1e-6;
-        for l in 0..net.layers.len() {
-            for idx in 0..net.layers[l].w.len() + net.layers[l].b.len() {
+        for (l, gl) in g.iter().enumerate() {
+            for idx in 0..gl.w.len() + gl.b.len() {
                 let bump = |d: f64| {
                     let mut n = net.clone();
                     let nw = n.layers[l].w.len();
@@ -209,11 +209,11 @@ mod tests {
                     n.loss_and_gradient(&x, &t).0
                 };
                 let numeric = (bump(h) - bump(-h)) / (2.0 * h);
-                let nw = g[l].w.len();
+                let nw = gl.w.len();
                 let analytic = if idx < nw {
-                    g[l].w.as_slice()[idx]
+                    gl.w.as_slice()[idx]
                 } else {
-                    g[l].b.as_slice()[idx - nw]
+                    gl.b.as_slice()[idx - nw]
                 };
                 assert!(
                     (numeric - analytic).abs() < 1e-7,
