@@ -1,7 +1,7 @@
 //! The class-overlap experiment natively (Chidambaram & Ge 2024): ERM + temperature scaling
 //! against d-Mixup over the class separation μ, seeded.
 //!
-//! `cargo run --release -p scalelab-core --example overlap_experiment -- [EPOCHS] [HIDDEN] [SEEDS]`
+//! `cargo run --release -p scalelab-core --example overlap_experiment -- [EPOCHS] [HIDDEN] [SEEDS] [FIRST_SEED] [LABEL_NOISE]`
 //! prints one row per (μ, training, seed): train accuracy, test NLL and ECE before and after
 //! temperature scaling, and T.
 
@@ -13,6 +13,8 @@ fn main() {
     let epochs = arg(0, 200);
     let hidden = arg(1, 512);
     let seeds = arg(2, 1) as u64;
+    let first_seed = arg(3, 42) as u64;
+    let noise: f64 = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(0.0);
     println!("| μ | training | seed | train acc | test acc | NLL | NLL after TS | ECE | ECE after TS | T | s |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for &mu in &[0.25, 0.1, 0.05, 0.01] {
@@ -27,13 +29,14 @@ fn main() {
                 alpha: 1.0,
             },
         ] {
-            for seed in 42..42 + seeds {
+            for seed in first_seed..first_seed + seeds {
                 let config = OverlapConfig {
                     separation: mu,
                     hidden: if hidden == 0 { vec![] } else { vec![hidden] },
                     training,
                     epochs,
                     seed,
+                    label_noise: noise,
                     ..OverlapConfig::reference()
                 };
                 let start = std::time::Instant::now();

@@ -245,8 +245,8 @@ pub fn corp(
     )?))
 }
 
-/// Reads a score file: `format` `"csv"` or `"json"` (text as UTF-8 bytes) or `"npz"`; `kind`
-/// forces logits or probabilities (default: detected).
+/// Reads a score file of at most 512 MiB: `format` `"csv"` or `"json"` (text as UTF-8 bytes) or
+/// `"npz"`; `kind` forces logits or probabilities (default: detected).
 #[wasm_bindgen(js_name = readScores, unchecked_return_type = "ScoreSet")]
 pub fn read_scores(
     bytes: &[u8],
@@ -263,6 +263,7 @@ pub fn read_scores(
             })
         })
         .transpose()?;
+    scalelab_core::io::scores::check_file_size(bytes.len())?;
     let text = || std::str::from_utf8(bytes).map_err(|e| invalid("score file text", e));
     let set = match format {
         "csv" => scores_from_csv(text()?, kind)?,

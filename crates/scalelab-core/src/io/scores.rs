@@ -21,6 +21,24 @@ use crate::calibrate::{logits_from_probabilities, PROBABILITY_SUM_TOLERANCE};
 use crate::io::npy::{read_npy, read_npz, NpyArray, NpyData};
 use crate::CoreError;
 
+/// Largest score file read (512 MiB: a 50 000 × 1000 float32 `.npy` is 200 MB, the same as text
+/// about 500 MB).
+pub const MAX_FILE_BYTES: usize = 512 << 20;
+
+/// Errors: [`CoreError::OutOfRange`] for a file of more than [`MAX_FILE_BYTES`] bytes (checked
+/// before reading it).
+pub fn check_file_size(bytes: usize) -> Result<(), CoreError> {
+    if bytes > MAX_FILE_BYTES {
+        return Err(CoreError::OutOfRange {
+            what: "score file size in bytes",
+            value: bytes as f64,
+            min: 0.0,
+            max: MAX_FILE_BYTES as f64,
+        });
+    }
+    Ok(())
+}
+
 /// Most classes a score table may have.
 pub const MAX_CLASSES: usize = 100_000;
 

@@ -90,6 +90,17 @@ fn bad_csv_is_a_specific_error() {
         CoreError::InvalidCsv { row: 2, .. }
     ));
     assert!(matches!(err("label,a,b\n"), CoreError::EmptyInput { .. }));
+    // Files above the stated limit are refused before they are read.
+    use scalelab_core::io::scores::{check_file_size, MAX_FILE_BYTES};
+    assert_eq!(MAX_FILE_BYTES, 512 * 1024 * 1024);
+    assert!(check_file_size(MAX_FILE_BYTES).is_ok());
+    assert!(matches!(
+        check_file_size(MAX_FILE_BYTES + 1),
+        Err(CoreError::OutOfRange {
+            what: "score file size in bytes",
+            ..
+        })
+    ));
     assert!(matches!(err(""), CoreError::EmptyInput { .. }));
 }
 
