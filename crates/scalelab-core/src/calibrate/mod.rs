@@ -5,7 +5,7 @@
 //! ([`conventions`]), recalibration maps with the seeded split ([`recalibrate`]), vector and
 //! matrix scaling ([`scaling`]), bootstrap intervals of any metric ([`bootstrap`]), CORP
 //! reliability diagrams with the Murphy decomposition ([`corp`]) and the demonstration that ECE
-//! is not a proper score ([`properness`]); the class-overlap experiment ([`overlap`]).
+//! is not a proper score ([`properness`]); the class-overlap experiment ([`overlap`]); generated scores for presets ([`synthetic`]).
 
 pub mod binning;
 pub mod bootstrap;
@@ -17,6 +17,7 @@ pub mod properness;
 pub mod recalibrate;
 pub mod row_moments;
 pub mod scaling;
+pub mod synthetic;
 pub mod temperature;
 
 use crate::CoreError;

@@ -490,3 +490,35 @@ fn conventions_debiased_l2_murphy_and_scaling_match_their_peers() {
         }
     }
 }
+
+#[test]
+fn synthetic_scores_are_seeded_and_their_temperature_follows_the_scale() {
+    use scalelab_core::calibrate::synthetic::synthetic_logits;
+    let (z, y) = synthetic_logits(2000, 20, 9.0, 5, 1 << 20).unwrap();
+    assert_eq!(
+        synthetic_logits(2000, 20, 9.0, 5, 1 << 20).unwrap(),
+        (z.clone(), y.clone())
+    );
+    // The Bayes temperature is about scale/3 (module docs): 3 here, and below 1 at scale 1.5.
+    let t = fit_temperature(&Scores::new(&z, 20, &y).unwrap())
+        .unwrap()
+        .temperature;
+    assert!(t > 2.0 && t < 4.5, "T* = {t}");
+    let (z, y) = synthetic_logits(2000, 20, 1.5, 5, 1 << 20).unwrap();
+    let t = fit_temperature(&Scores::new(&z, 20, &y).unwrap())
+        .unwrap()
+        .temperature;
+    assert!(t < 1.0, "T* = {t}");
+    for (rows, classes, scale) in [
+        (0, 2, 1.0),
+        (10, 1, 1.0),
+        (1 << 20, 2, 1.0),
+        (10, 2, f64::NAN),
+        (10, 2, 0.0),
+    ] {
+        assert!(matches!(
+            synthetic_logits(rows, classes, scale, 0, 1 << 20),
+            Err(CoreError::OutOfRange { .. })
+        ));
+    }
+}

@@ -136,6 +136,8 @@ pub enum Stage {
     Sizes,
     /// Checking every kernel.
     Checks,
+    /// Training epochs.
+    Epochs,
 }
 
 impl Stage {
@@ -151,6 +153,7 @@ impl Stage {
             Stage::Backtest => "backtest refit",
             Stage::Sizes => "sizes",
             Stage::Checks => "checks",
+            Stage::Epochs => "epochs",
         }
     }
 }

@@ -5,6 +5,7 @@
 //! kind is caught), and the worker's dispatch to the request's [`StartTask`] impl. A lab's worker
 //! job is its module here plus its lines in the list below.
 
+pub mod calibrate;
 pub mod fit;
 pub mod kernels;
 pub mod stablemax;
@@ -111,6 +112,10 @@ jobs! {
     Kernel(kernels::KernelJob) -> kernels::KernelRuns, partial NoPartial, pausable false;
     /// Every kernel at sizes 0, 1, 63, 64, 65 and 512 on the GPU against its oracle.
     VerifyKernels(kernels::VerifyKernels) -> kernels::KernelChecks, partial NoPartial, pausable false;
+    /// Calibrate: a score file (or a generated set) read and analysed — temperature, metrics, intervals, conventions, CORP.
+    CalibrateAnalyse(calibrate::Analyse) -> calibrate::Analysis, partial NoPartial, pausable false;
+    /// Calibrate: one run of the class-overlap experiment, one epoch per unit.
+    CalibrateOverlap(calibrate::Overlap) -> calibrate::OverlapOutcome, partial calibrate::OverlapEpoch, pausable true;
     /// Destroys the worker's GPU device, as a driver reset would (to try the CPU fallback).
     LoseGpuDevice(kernels::LoseGpuDevice) -> kernels::GpuDeviceLost, partial NoPartial, pausable false;
 }
