@@ -128,3 +128,17 @@ test("bootstrap intervals, the class-frequency forecaster, recalibration and the
   assert.throws(() => scalelab.recalibrate([0.2], [1], [0.5], "platt"), { name: "InvalidValue" });
   assert.throws(() => scalelab.splitRows(10, 1.5, 1), { name: "OutOfRange" });
 });
+
+test("ECE against the number of bins under a library's convention", () => {
+  // The bin-edge example: 4 bins give 0.15 under Guo's (lo, hi] and 0.10 under torchmetrics'.
+  const conf = [0.75, 0.75, 0.9, 1.0];
+  const correct = [1, 0, 1, 1];
+  const guo = scalelab.calibrationErrorByBins(conf, correct, [1, 4], "guo");
+  near(guo[1], 0.15, 1e-12, "Guo, 4 bins");
+  // One bin: |mean accuracy − mean confidence| = |0.75 − 0.85| = 0.10 under every convention.
+  near(guo[0], 0.1, 1e-12, "one bin");
+  near(scalelab.calibrationErrorByBins(conf, correct, [4], "torchmetrics")[0], 0.1, 1e-12, "torchmetrics, 4 bins");
+  assert.throws(() => scalelab.calibrationErrorByBins(conf, correct, [4], "sklearn"), { name: "InvalidValue" });
+  assert.throws(() => scalelab.calibrationErrorByBins(conf, correct, [0], "guo"), { name: "OutOfRange" });
+  assert.throws(() => scalelab.calibrationErrorByBins(conf, correct, [4], "guo", "l3"), { name: "InvalidValue" });
+});

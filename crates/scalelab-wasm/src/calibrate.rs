@@ -425,3 +425,39 @@ pub fn split_rows(n: usize, fraction: f64, seed: u32) -> Result<JsValue> {
     }
     Ok(to_js(&Split { calibration, test }))
 }
+
+/// The ECE (or `"l2"` RMS, `"max"` MCE) of top-label `confidences` and `outcomes` under a
+/// library's `convention` for each number of bins in `bins`.
+#[wasm_bindgen(js_name = calibrationErrorByBins)]
+pub fn calibration_error_by_bins(
+    #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] confidences: &[f64],
+    #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] outcomes: &[f64],
+    #[wasm_bindgen(unchecked_param_type = "Uint32Array | number[]")] bins: &[u32],
+    #[wasm_bindgen(unchecked_param_type = "Convention")] convention: &str,
+    #[wasm_bindgen(unchecked_optional_param_type = "\"l1\" | \"l2\" | \"max\"")] norm: Option<
+        String,
+    >,
+) -> Result<Vec<f64>> {
+    use scalelab_core::calibrate::conventions::{error_by_bins, Convention};
+    use scalelab_core::calibrate::metrics::Norm;
+    let convention: Convention = convention.parse().map_err(|_| {
+        invalid(
+            "convention",
+            format!("“{convention}”: use guo, torchmetrics, netcal, sklearn_uniform or sklearn_quantile"),
+        )
+    })?;
+    let norm: Norm = match norm.as_deref() {
+        None => Norm::L1,
+        Some(n) => n
+            .parse()
+            .map_err(|_| invalid("norm", format!("“{n}”: use l1, l2 or max")))?,
+    };
+    let bins: Vec<usize> = bins.iter().map(|&b| b as usize).collect();
+    Ok(error_by_bins(
+        convention,
+        confidences,
+        outcomes,
+        &bins,
+        norm,
+    )?)
+}

@@ -55,6 +55,20 @@ impl Convention {
         }
     }
 
+    /// The confidences as the library bins them: netcal clips them to `[ε, 1 − ε]` (after the
+    /// check that they are in `[0, 1]`: nothing out of range is clipped silently); the others
+    /// bin them as they are.
+    ///
+    /// Errors: as [`super::metrics::reliability`]'s check of the confidences.
+    pub fn prepare(self, conf: &[f64]) -> Result<std::borrow::Cow<'_, [f64]>, CoreError> {
+        if self == Convention::Netcal {
+            super::metrics::check_unit("confidence", conf)?;
+            Ok(std::borrow::Cow::Owned(netcal_clip(conf)))
+        } else {
+            Ok(std::borrow::Cow::Borrowed(conf))
+        }
+    }
+
     /// Its binning with `bins` bins.
     pub fn binning(self, bins: usize) -> Binning {
         match self {
@@ -112,14 +126,8 @@ pub fn convention_matrix(
         .map(|&convention| {
             let m = bins.unwrap_or(convention.default_bins());
             let binning = convention.binning(m);
-            let clipped;
-            let conf = if convention == Convention::Netcal {
-                super::metrics::check_unit("confidence", conf)?;
-                clipped = netcal_clip(conf);
-                &clipped[..]
-            } else {
-                conf
-            };
+            let conf = convention.prepare(conf)?;
+            let conf = &conf[..];
             let reliability = reliability(conf, outcome, &binning)?;
             let (assigned, _) = binning.assign(conf)?;
             Ok(ConventionScore {
@@ -134,4 +142,19 @@ pub fn convention_matrix(
             })
         })
         .collect()
+}
+
+/// The calibration error in `norm` under `convention` for each number of bins in `bins` (ECE
+/// against the number of bins, the way that library would compute it).
+///
+/// Errors: as [`reliability`].
+pub fn error_by_bins(
+    convention: Convention,
+    conf: &[f64],
+    outcome: &[f64],
+    bins: &[usize],
+    norm: Norm,
+) -> Result<Vec<f64>, CoreError> {
+    let conf = convention.prepare(conf)?;
+    super::metrics::calibration_error_by_bins(&conf, outcome, bins, norm, |m| convention.binning(m))
 }
