@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use super::binning::Binning;
 use super::metrics::{
     average_calibration_error, calibration_error, debiased_calibration_error, reliability,
-    top_label_pass, Norm, Reliability,
+    top_label_pass, Norm,
 };
 use super::Scores;
 use crate::fit::uncertainty::percentile_sorted;
@@ -49,6 +49,23 @@ pub fn bootstrap_metric(
     seed: u64,
     mut f: impl FnMut(&[usize]) -> Result<f64, CoreError>,
 ) -> Result<MetricInterval, CoreError> {
+    let (estimate, values) = bootstrap_values(n, resamples, level, seed, |rows| Ok([f(rows)?]))?;
+    interval(
+        estimate[0],
+        values.into_iter().map(|v| v[0]).collect(),
+        resamples,
+        level,
+    )
+}
+
+/// `M` metrics `f(rows)` on all rows and on each resample (one pass of the resamples for all).
+fn bootstrap_values<const M: usize>(
+    n: usize,
+    resamples: usize,
+    level: f64,
+    seed: u64,
+    mut f: impl FnMut(&[usize]) -> Result<[f64; M], CoreError>,
+) -> Result<([f64; M], Vec<[f64; M]>), CoreError> {
     if n == 0 {
         return Err(CoreError::EmptyInput { what: "rows" });
     }
@@ -77,11 +94,19 @@ pub fn bootstrap_metric(
         for r in rows.iter_mut() {
             *r = rng.random_range(0..n);
         }
-        let v = f(&rows)?;
-        if v.is_finite() {
-            values.push(v);
-        }
+        values.push(f(&rows)?);
     }
+    Ok((estimate, values))
+}
+
+/// The percentile interval and standard error of the finite `values` around `estimate`.
+fn interval(
+    estimate: f64,
+    mut values: Vec<f64>,
+    resamples: usize,
+    level: f64,
+) -> Result<MetricInterval, CoreError> {
+    values.retain(|v| v.is_finite());
     if values.len() < 2 {
         return Err(CoreError::OutOfRange {
             what: "finite bootstrap resamples",
@@ -142,22 +167,38 @@ pub fn metric_intervals(
     let pass = top_label_pass(scores, t);
     let mean =
         |v: &[f64], rows: &[usize]| rows.iter().map(|&r| v[r]).sum::<f64>() / rows.len() as f64;
-    let binned = |rows: &[usize]| -> Result<Reliability, CoreError> {
+    // Every metric of a resample from one binning of it.
+    let (estimate, values) = bootstrap_values(n, resamples, level, seed, |rows| {
         let c: Vec<f64> = rows.iter().map(|&r| pass.conf[r]).collect();
         let o: Vec<f64> = rows.iter().map(|&r| pass.correct[r]).collect();
-        reliability(&c, &o, binning)
-    };
-    let one = |f: &dyn Fn(&[usize]) -> Result<f64, CoreError>| {
-        bootstrap_metric(n, resamples, level, seed, f)
+        let r = reliability(&c, &o, binning)?;
+        Ok([
+            mean(&pass.correct, rows),
+            mean(&pass.nll_terms, rows),
+            mean(&pass.brier_terms, rows),
+            calibration_error(&r, Norm::L1),
+            calibration_error(&r, Norm::Max),
+            calibration_error(&r, Norm::L2),
+            average_calibration_error(&r),
+            debiased_calibration_error(&r),
+        ])
+    })?;
+    let one = |m: usize| {
+        interval(
+            estimate[m],
+            values.iter().map(|v| v[m]).collect(),
+            resamples,
+            level,
+        )
     };
     Ok(MetricIntervals {
-        accuracy: one(&|rows| Ok(mean(&pass.correct, rows)))?,
-        nll: one(&|rows| Ok(mean(&pass.nll_terms, rows)))?,
-        brier: one(&|rows| Ok(mean(&pass.brier_terms, rows)))?,
-        ece: one(&|rows| Ok(calibration_error(&binned(rows)?, Norm::L1)))?,
-        mce: one(&|rows| Ok(calibration_error(&binned(rows)?, Norm::Max)))?,
-        rms: one(&|rows| Ok(calibration_error(&binned(rows)?, Norm::L2)))?,
-        ace: one(&|rows| Ok(average_calibration_error(&binned(rows)?)))?,
-        debiased_l2: one(&|rows| Ok(debiased_calibration_error(&binned(rows)?)))?,
+        accuracy: one(0)?,
+        nll: one(1)?,
+        brier: one(2)?,
+        ece: one(3)?,
+        mce: one(4)?,
+        rms: one(5)?,
+        ace: one(6)?,
+        debiased_l2: one(7)?,
     })
 }

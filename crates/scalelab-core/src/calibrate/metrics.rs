@@ -127,6 +127,32 @@ pub fn reliability(
             }
             sums
         }
+        // Equal mass: the (confidence, outcome) pairs sorted once, each bin a run of them (the
+        // same bins as `Binning::assign`: boundaries at round(j·n/M), moved past ties).
+        Binning::EqualMass { bins } => {
+            binning.check()?;
+            let mut pairs: Vec<(f64, f64)> =
+                conf.iter().copied().zip(outcome.iter().copied()).collect();
+            pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            let n = pairs.len();
+            let mut sums = Vec::with_capacity(bins);
+            let mut start = 0;
+            for j in 1..=bins {
+                let mut end =
+                    ((j as f64 * n as f64 / bins as f64).round() as usize).clamp(start, n);
+                while end < n && end > 0 && pairs[end].0 == pairs[end - 1].0 {
+                    end += 1;
+                }
+                if end > start {
+                    let (c, o) = pairs[start..end]
+                        .iter()
+                        .fold((0.0, 0.0), |(c, o), p| (c + p.0, o + p.1));
+                    sums.push((end - start, c, o));
+                    start = end;
+                }
+            }
+            sums
+        }
         _ => {
             let (assigned, count) = binning.assign(conf)?;
             let mut sums = vec![(0usize, 0.0, 0.0); count];
