@@ -45,15 +45,20 @@ fn main() {
                     Training::Erm => "ERM".to_string(),
                     Training::Mixup { points, .. } => format!("{points}-Mixup"),
                 };
+                let (after_nll, after_ece, t) = match (&r.after, &r.temperature) {
+                    (Some(a), Ok(fit)) => (
+                        format!("{:.3}", a.nll),
+                        format!("{:.3}", a.ece),
+                        format!("{:.3}", fit.temperature),
+                    ),
+                    _ => ("—".into(), "—".into(), "none (T → ∞)".into()),
+                };
                 println!(
-                    "| {mu} | {name} | {seed} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} |",
+                    "| {mu} | {name} | {seed} | {:.3} | {:.3} | {:.3} | {after_nll} | {:.3} | {after_ece} | {t} | {:.1} |",
                     r.train_accuracy,
                     r.before.accuracy,
                     r.before.nll,
-                    r.after.nll,
                     r.before.ece,
-                    r.after.ece,
-                    r.temperature.temperature,
                     start.elapsed().as_secs_f64()
                 );
             }

@@ -156,10 +156,12 @@ pub struct OverlapResult {
     pub train_accuracy: f64,
     /// Test scores at `T = 1`.
     pub before: TestScores,
-    /// The temperature fitted on the calibration split.
-    pub temperature: TemperatureFit,
-    /// Test scores at that temperature.
-    pub after: TestScores,
+    /// The temperature fitted on the calibration split, or why there is none (when the network is
+    /// no better than uniform on it, the NLL falls as T grows without bound: that is a result of
+    /// the experiment at full overlap, not a failure of the run).
+    pub temperature: Result<TemperatureFit, String>,
+    /// Test scores at that temperature (none without one).
+    pub after: Option<TestScores>,
 }
 
 /// A run in progress.
@@ -315,17 +317,25 @@ impl OverlapRun {
 
     /// Fits the temperature on the calibration split and scores the test split before and after.
     ///
-    /// Errors: [`CoreError::NoOptimalTemperature`] when the calibration split admits none.
+    /// Errors: as [`Scores::new`] (never for a run's own logits, which are finite).
     pub fn finish(&self) -> Result<OverlapResult, CoreError> {
         let k = self.config.classes;
         let cal = self.logits(&self.data.calibration);
-        let temperature = fit_temperature(&Scores::new(&cal, k, &self.data.calibration.y)?)?;
+        let temperature = match fit_temperature(&Scores::new(&cal, k, &self.data.calibration.y)?) {
+            Ok(fit) => Ok(fit),
+            Err(e @ CoreError::NoOptimalTemperature { .. }) => Err(e.to_string()),
+            Err(e) => return Err(e),
+        };
         let test = self.logits(&self.data.test);
         let train = self.logits(&self.data.train);
+        let after = match &temperature {
+            Ok(fit) => Some(scores_of(&test, k, &self.data.test.y, fit.temperature)?),
+            Err(_) => None,
+        };
         Ok(OverlapResult {
             train_accuracy: accuracy(&Scores::new(&train, k, &self.data.train.y)?),
             before: scores_of(&test, k, &self.data.test.y, 1.0)?,
-            after: scores_of(&test, k, &self.data.test.y, temperature.temperature)?,
+            after,
             temperature,
         })
     }
