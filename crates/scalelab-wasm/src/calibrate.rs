@@ -134,22 +134,6 @@ const DEFAULT_BINNING: Binning = Binning::EqualWidth {
     edges: EdgeConvention::UpperClosed,
 };
 
-/// A temperature given (finite, > 0) or 1.
-fn checked_temperature(t: Option<f64>) -> Result<f64> {
-    let t = t.unwrap_or(1.0);
-    if t.is_finite() && t > 0.0 {
-        Ok(t)
-    } else {
-        Err(CoreError::OutOfRange {
-            what: "temperature",
-            value: t,
-            min: f64::MIN_POSITIVE,
-            max: f64::MAX,
-        }
-        .into())
-    }
-}
-
 /// Temperature scaling solved to a certificate (safeguarded Newton on β = 1/T).
 #[wasm_bindgen(js_name = temperatureScale, unchecked_return_type = "TemperatureFit")]
 pub fn temperature_scale(
@@ -175,7 +159,7 @@ pub fn calibration_metrics(
     #[wasm_bindgen(unchecked_optional_param_type = "MetricOptions")] opts: Option<js_sys::Object>,
 ) -> Result<JsValue> {
     let opts: MetricOptions = options("metric options", &["temperature", "binning"], opts)?;
-    let t = checked_temperature(opts.temperature)?;
+    let t = opts.temperature.unwrap_or(1.0);
     let binning = opts.binning.unwrap_or(DEFAULT_BINNING);
     with_scores(logits, classes, labels, |s| {
         Ok(to_js(&metric_report(s, t, &binning)?))
@@ -326,7 +310,7 @@ pub fn metric_intervals(
         &["temperature", "binning", "resamples", "level", "seed"],
         opts,
     )?;
-    let t = checked_temperature(o.temperature)?;
+    let t = o.temperature.unwrap_or(1.0);
     let binning = o.binning.unwrap_or(DEFAULT_BINNING);
     with_scores(logits, classes, labels, |s| {
         Ok(to_js(
@@ -351,7 +335,7 @@ pub fn properness(
     #[wasm_bindgen(unchecked_param_type = "LabelValues")] labels: &[f64],
     temperature: Option<f64>,
 ) -> Result<JsValue> {
-    let t = checked_temperature(temperature)?;
+    let t = temperature.unwrap_or(1.0);
     with_scores(logits, classes, labels, |s| {
         Ok(to_js(&scalelab_core::calibrate::properness::properness(
             s,
@@ -372,40 +356,11 @@ pub fn recalibrate(
     bins: Option<usize>,
 ) -> Result<Vec<f64>> {
     use scalelab_core::calibrate::recalibrate::{HistogramBinning, Isotonic};
-    let unit = |v: &[f64]| -> Result<()> {
-        if let Some((i, &c)) = v
-            .iter()
-            .enumerate()
-            .find(|(_, c)| !(0.0..=1.0).contains(*c))
-        {
-            return Err(if c.is_finite() {
-                CoreError::OutOfRange {
-                    what: "test confidence",
-                    value: c,
-                    min: 0.0,
-                    max: 1.0,
-                }
-            } else {
-                CoreError::NonFinite {
-                    what: "test confidences",
-                    index: i,
-                    value: c,
-                }
-            }
-            .into());
-        }
-        Ok(())
-    };
-    unit(test)?;
     match method {
-        "isotonic" => {
-            let map = Isotonic::fit(confidences, outcomes)?;
-            Ok(test.iter().map(|&c| map.apply(c)).collect())
-        }
-        "histogram" => {
-            let map = HistogramBinning::fit(confidences, outcomes, bins.unwrap_or(15))?;
-            Ok(test.iter().map(|&c| map.apply(c)).collect())
-        }
+        "isotonic" => Ok(Isotonic::fit(confidences, outcomes)?.apply_all(test)?),
+        "histogram" => Ok(
+            HistogramBinning::fit(confidences, outcomes, bins.unwrap_or(15))?.apply_all(test)?,
+        ),
         other => Err(invalid(
             "recalibration method",
             format!("“{other}”: use \"isotonic\" or \"histogram\""),

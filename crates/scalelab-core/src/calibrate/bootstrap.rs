@@ -69,14 +69,12 @@ fn bootstrap_values<const M: usize>(
     if n == 0 {
         return Err(CoreError::EmptyInput { what: "rows" });
     }
-    if !(2..=MAX_RESAMPLES).contains(&resamples) {
-        return Err(CoreError::OutOfRange {
-            what: "bootstrap resamples",
-            value: resamples as f64,
-            min: 2.0,
-            max: MAX_RESAMPLES as f64,
-        });
-    }
+    super::check_range(
+        "bootstrap resamples",
+        resamples as f64,
+        2.0,
+        MAX_RESAMPLES as f64,
+    )?;
     if !(level > 0.0 && level < 1.0) {
         return Err(CoreError::OutOfRange {
             what: "confidence level",
@@ -154,7 +152,7 @@ pub struct MetricIntervals {
 /// (equal mass, quantiles) are rebuilt on every resample, so their intervals include the binning's
 /// own variability.
 ///
-/// Errors: as [`bootstrap_metric`] and [`reliability`].
+/// Errors: as [`bootstrap_metric`] and [`reliability`], and [`super::check_temperature`] for `t`.
 pub fn metric_intervals(
     scores: &Scores<'_>,
     t: f64,
@@ -163,6 +161,7 @@ pub fn metric_intervals(
     level: f64,
     seed: u64,
 ) -> Result<MetricIntervals, CoreError> {
+    super::check_temperature(t)?;
     let n = scores.len();
     let pass = top_label_pass(scores, t);
     let mean =

@@ -122,14 +122,12 @@ pub fn corp(
     seed: u64,
 ) -> Result<Corp, CoreError> {
     let (curve, murphy) = murphy(x, y)?;
-    if !(2..=MAX_RESAMPLES).contains(&resamples) {
-        return Err(CoreError::OutOfRange {
-            what: "band resamples",
-            value: resamples as f64,
-            min: 2.0,
-            max: MAX_RESAMPLES as f64,
-        });
-    }
+    super::check_range(
+        "band resamples",
+        resamples as f64,
+        2.0,
+        MAX_RESAMPLES as f64,
+    )?;
     if !(level > 0.0 && level < 1.0) {
         return Err(CoreError::OutOfRange {
             what: "band level",
@@ -138,14 +136,12 @@ pub fn corp(
             max: 1.0,
         });
     }
-    if !(2..=MAX_BAND_POINTS).contains(&points) {
-        return Err(CoreError::OutOfRange {
-            what: "band grid points",
-            value: points as f64,
-            min: 2.0,
-            max: MAX_BAND_POINTS as f64,
-        });
-    }
+    super::check_range(
+        "band grid points",
+        points as f64,
+        2.0,
+        MAX_BAND_POINTS as f64,
+    )?;
     let (lo, hi) = (curve.x[0], curve.x[curve.x.len() - 1]);
     let grid: Vec<f64> = (0..points)
         .map(|g| lo + (hi - lo) * g as f64 / (points - 1) as f64)

@@ -84,15 +84,11 @@ pub(super) fn check_unit(what: &'static str, v: &[f64]) -> Result<(), CoreError>
     Ok(())
 }
 
-/// Bins `conf` (in `[0, 1]`) with its `outcome`s (in `[0, 1]`) by `binning`.
+/// Confidences and outcomes: as many of each, at least one, all finite and in `[0, 1]`.
 ///
 /// Errors: [`CoreError::EmptyInput`], [`CoreError::DimensionMismatch`], [`CoreError::NonFinite`],
-/// [`CoreError::OutOfRange`] (a value outside `[0, 1]`, or a bad number of bins).
-pub fn reliability(
-    conf: &[f64],
-    outcome: &[f64],
-    binning: &Binning,
-) -> Result<Reliability, CoreError> {
+/// [`CoreError::OutOfRange`].
+pub(super) fn check_pairs(conf: &[f64], outcome: &[f64]) -> Result<(), CoreError> {
     if conf.is_empty() {
         return Err(CoreError::EmptyInput {
             what: "confidences",
@@ -106,7 +102,19 @@ pub fn reliability(
         });
     }
     check_unit("confidence", conf)?;
-    check_unit("outcome", outcome)?;
+    check_unit("outcome", outcome)
+}
+
+/// Bins `conf` (in `[0, 1]`) with its `outcome`s (in `[0, 1]`) by `binning`.
+///
+/// Errors: [`CoreError::EmptyInput`], [`CoreError::DimensionMismatch`], [`CoreError::NonFinite`],
+/// [`CoreError::OutOfRange`] (a value outside `[0, 1]`, or a bad number of bins).
+pub fn reliability(
+    conf: &[f64],
+    outcome: &[f64],
+    binning: &Binning,
+) -> Result<Reliability, CoreError> {
+    check_pairs(conf, outcome)?;
     let add = |sums: &mut [(usize, f64, f64)], b: Option<usize>, c: f64, o: f64| {
         if let Some(b) = b {
             let s = &mut sums[b];
@@ -533,12 +541,14 @@ pub struct MetricReport {
     pub reliability: Reliability,
 }
 
-/// The [`MetricReport`] of `scores` at `t`. Errors: as [`reliability`].
+/// The [`MetricReport`] of `scores` at `t`. Errors: as [`reliability`], and
+/// [`super::check_temperature`] for `t`.
 pub fn metric_report(
     scores: &Scores<'_>,
     t: f64,
     binning: &Binning,
 ) -> Result<MetricReport, CoreError> {
+    super::check_temperature(t)?;
     let pass = top_label_pass(scores, t);
     let r = reliability(&pass.conf, &pass.correct, binning)?;
     let brier = pass.brier;

@@ -170,6 +170,39 @@ pub fn softmax_at(z: &[f64], t: f64, out: &mut [f64]) {
     }
 }
 
+/// Errors: [`CoreError::OutOfRange`] naming `what` unless `min ≤ value ≤ max` (NaN is outside).
+pub(crate) fn check_range(
+    what: &'static str,
+    value: f64,
+    min: f64,
+    max: f64,
+) -> Result<(), CoreError> {
+    if value >= min && value <= max {
+        Ok(())
+    } else {
+        Err(CoreError::OutOfRange {
+            what,
+            value,
+            min,
+            max,
+        })
+    }
+}
+
+/// `t` if it is a temperature (finite and positive). Errors: [`CoreError::OutOfRange`].
+pub fn check_temperature(t: f64) -> Result<f64, CoreError> {
+    if t.is_finite() && t > 0.0 {
+        Ok(t)
+    } else {
+        Err(CoreError::OutOfRange {
+            what: "temperature",
+            value: t,
+            min: f64::MIN_POSITIVE,
+            max: f64::MAX,
+        })
+    }
+}
+
 /// Index of the largest value, the first on ties (as numpy's and torch's `argmax`).
 pub fn argmax(v: &[f64]) -> usize {
     let mut best = 0;

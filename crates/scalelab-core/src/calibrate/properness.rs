@@ -34,8 +34,9 @@ pub struct Properness {
 
 /// Scores the model and the class-frequency forecaster (module docs) with `binning`.
 ///
-/// Errors: as [`reliability`].
+/// Errors: as [`reliability`], and [`super::check_temperature`] for `t`.
 pub fn properness(scores: &Scores<'_>, t: f64, binning: &Binning) -> Result<Properness, CoreError> {
+    super::check_temperature(t)?;
     let k = scores.classes();
     let n = scores.len() as f64;
     let mut counts = vec![0usize; k];

@@ -8,26 +8,8 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::binning::{equal_width, EdgeConvention};
-use super::metrics::check_unit;
+use super::metrics::{check_pairs, check_unit};
 use crate::CoreError;
-
-fn check_pairs(conf: &[f64], outcome: &[f64]) -> Result<(), CoreError> {
-    if conf.is_empty() {
-        return Err(CoreError::EmptyInput {
-            what: "calibration confidences",
-        });
-    }
-    if conf.len() != outcome.len() {
-        return Err(CoreError::DimensionMismatch {
-            what: "outcomes (one per confidence)",
-            expected: conf.len(),
-            got: outcome.len(),
-        });
-    }
-    check_unit("confidence", conf)?;
-    check_unit("outcome", outcome)?;
-    Ok(())
-}
 
 /// Histogram binning: `bins` equal-width `(lo, hi]` bins, each mapped to its calibration accuracy
 /// (an empty bin maps to its own mid-point, which it then reports as [`HistogramBinning::empty`]).
@@ -72,15 +54,18 @@ impl HistogramBinning {
         Ok(HistogramBinning { values, empty })
     }
 
-    /// The calibrated confidence of `c` (clamped into `[0, 1]`; a confidence of 0 takes bin 0).
+    /// The calibrated confidence of `c` in `[0, 1]` (a confidence of 0 takes bin 0); use
+    /// [`HistogramBinning::apply_all`] for values not yet checked.
     pub fn apply(&self, c: f64) -> f64 {
-        let b = equal_width(
-            c.clamp(0.0, 1.0),
-            self.values.len(),
-            EdgeConvention::UpperClosed,
-        )
-        .unwrap_or(0);
+        let b = equal_width(c, self.values.len(), EdgeConvention::UpperClosed).unwrap_or(0);
         self.values[b]
+    }
+
+    /// The calibrated confidences of `conf`. Errors: [`CoreError::NonFinite`] or
+    /// [`CoreError::OutOfRange`] for a value outside `[0, 1]` (never clamped).
+    pub fn apply_all(&self, conf: &[f64]) -> Result<Vec<f64>, CoreError> {
+        check_unit("confidence", conf)?;
+        Ok(conf.iter().map(|&c| self.apply(c)).collect())
     }
 }
 
@@ -147,6 +132,13 @@ impl Isotonic {
         let j = self.x.partition_point(|&v| v <= c);
         let (x0, x1, y0, y1) = (self.x[j - 1], self.x[j], self.y[j - 1], self.y[j]);
         y0 + (y1 - y0) * (c - x0) / (x1 - x0)
+    }
+
+    /// The calibrated values of `conf`. Errors: [`CoreError::NonFinite`] or
+    /// [`CoreError::OutOfRange`] for a value outside `[0, 1]` (never clamped).
+    pub fn apply_all(&self, conf: &[f64]) -> Result<Vec<f64>, CoreError> {
+        check_unit("confidence", conf)?;
+        Ok(conf.iter().map(|&c| self.apply(c)).collect())
     }
 }
 

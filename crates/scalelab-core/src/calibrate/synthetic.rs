@@ -22,18 +22,7 @@ pub fn synthetic_logits(
     seed: u64,
     max_values: usize,
 ) -> Result<(Vec<f64>, Vec<usize>), CoreError> {
-    let range = |what: &'static str, value: f64, min: f64, max: f64| {
-        if value >= min && value <= max {
-            Ok(())
-        } else {
-            Err(CoreError::OutOfRange {
-                what,
-                value,
-                min,
-                max,
-            })
-        }
-    };
+    let range = crate::calibrate::check_range;
     range("rows", rows as f64, 1.0, max_values as f64)?;
     range("classes", classes as f64, 2.0, max_values as f64)?;
     range(

@@ -17,7 +17,7 @@
 //! to 1 within [`PROBABILITY_SUM_TOLERANCE`]. Probabilities become logits `ln p` for the methods
 //! ([`ScoreSet::logits`]); a zero probability is refused there, never replaced.
 
-use crate::calibrate::{logits_from_probabilities, PROBABILITY_SUM_TOLERANCE};
+use crate::calibrate::{logits_from_probabilities, Scores, PROBABILITY_SUM_TOLERANCE};
 use crate::io::npy::{read_npy, read_npz, NpyArray, NpyData};
 use crate::CoreError;
 
@@ -117,37 +117,14 @@ impl ScoreSet {
         labels: Vec<usize>,
         kind: Option<ScoreKind>,
     ) -> Result<ScoreSet, CoreError> {
-        if labels.is_empty() {
-            return Err(CoreError::EmptyInput { what: "labels" });
-        }
-        if !(2..=MAX_CLASSES).contains(&classes) {
+        // Rows, dimensions, finiteness and labels: the checks every method's input gets.
+        Scores::new(&values, classes, &labels)?;
+        if classes > MAX_CLASSES {
             return Err(CoreError::OutOfRange {
                 what: "number of classes",
                 value: classes as f64,
                 min: 2.0,
                 max: MAX_CLASSES as f64,
-            });
-        }
-        let expected = labels.len().saturating_mul(classes);
-        if values.len() != expected {
-            return Err(CoreError::DimensionMismatch {
-                what: "scores (one row of `classes` values per label)",
-                expected,
-                got: values.len(),
-            });
-        }
-        if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(CoreError::NonFinite {
-                what: "scores",
-                index,
-                value,
-            });
-        }
-        if let Some(&label) = labels.iter().find(|&&l| l >= classes) {
-            return Err(CoreError::IndexOutOfRange {
-                what: "label",
-                index: label,
-                len: classes,
             });
         }
         let kind = kind.unwrap_or_else(|| {

@@ -181,6 +181,19 @@ fn equal_mass_bins_never_split_tied_confidences() {
     assert!((average_calibration_error(&r) - 0.15).abs() < 1e-12);
 }
 
+/// A markus93 CSV (`true_label,pred_label,confidence`) as top-label confidences and outcomes;
+/// `None` without the reference data.
+pub fn markus93(file: &str) -> Option<(Vec<f64>, Vec<f64>)> {
+    let text = refdata(&format!("calibration/hollance_markus93/{file}"))?;
+    let (mut conf, mut correct) = (Vec::new(), Vec::new());
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        conf.push(f[2].parse::<f64>().unwrap());
+        correct.push(f64::from(u8::from(f[0] == f[1])));
+    }
+    Some((conf, correct))
+}
+
 #[test]
 fn markus93_test_sets_match_their_published_ece_and_mce() {
     // markus93/NN_calibration notebook outputs (15 bins over (lo, hi], top-label confidence).
@@ -217,15 +230,9 @@ fn markus93_test_sets_match_their_published_ece_and_mce() {
         ),
     ];
     for (file, acc, ece, mce) in published {
-        let Some(text) = refdata(&format!("calibration/hollance_markus93/{file}")) else {
+        let Some((conf, correct)) = markus93(file) else {
             return;
         };
-        let (mut conf, mut correct) = (Vec::new(), Vec::new());
-        for line in text.lines().skip(1) {
-            let f: Vec<&str> = line.split(',').collect();
-            conf.push(f[2].parse::<f64>().unwrap());
-            correct.push(f64::from(u8::from(f[0] == f[1])));
-        }
         let r = reliability(&conf, &correct, &width(15, EdgeConvention::UpperClosed)).unwrap();
         let a = correct.iter().sum::<f64>() / correct.len() as f64;
         assert!((a - acc).abs() < 1e-9, "{file}: accuracy {a}");

@@ -7,19 +7,13 @@ use scalelab_core::calibrate::bootstrap::bootstrap_metric;
 use scalelab_core::calibrate::metrics::{calibration_error, reliability, Norm};
 use scalelab_core::CoreError;
 
-use crate::fit_models::refdata;
+use crate::calibrate::markus93;
 
 #[test]
 fn accuracy_bootstrap_matches_the_binomial_standard_error() {
-    let Some(text) = refdata("calibration/hollance_markus93/probs_resnet110_c10_logits.csv") else {
+    let Some((conf, correct)) = markus93("probs_resnet110_c10_logits.csv") else {
         return;
     };
-    let (mut conf, mut correct) = (Vec::new(), Vec::new());
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        conf.push(f[2].parse::<f64>().unwrap());
-        correct.push(f64::from(u8::from(f[0] == f[1])));
-    }
     let n = correct.len();
     let acc = bootstrap_metric(n, 1000, 0.95, 42, |rows| {
         Ok(rows.iter().map(|&i| correct[i]).sum::<f64>() / rows.len() as f64)

@@ -121,21 +121,51 @@ fn the_consistency_band_covers_a_calibrated_forecaster() {
     }
 }
 
+/// ECE against the number of bins, under two libraries' conventions, against their independent
+/// values: Guo's 15 bins from the numpy vectors (`calibration_netcal.json`), scikit-learn's uniform
+/// 10 and 15 bins from scikit-learn itself (`calibration_conventions.json`; there on the file's
+/// float32 rows, here on the renormalised softmax, which moves ECE by ~1e-10).
 #[test]
-fn ece_against_the_number_of_bins_at_15_is_the_ece() {
+fn ece_against_the_number_of_bins_matches_each_library() {
+    use scalelab_core::calibrate::conventions::error_by_bins;
     let Some((z, k, labels)) = netcal_example("lenet-5-cifar-10.npz") else {
         return;
     };
     let s = Scores::new(&z, k, &labels).unwrap();
     let (conf, correct) = top_label(&s, 1.0);
-    let guo = |m| Binning::EqualWidth {
-        bins: m,
-        edges: EdgeConvention::UpperClosed,
-    };
-    let curve = calibration_error_by_bins(&conf, &correct, &[5, 15, 50], Norm::L1, guo).unwrap();
-    let at15 = calibration_error(&reliability(&conf, &correct, &guo(15)).unwrap(), Norm::L1);
-    assert_eq!(curve[1], at15);
-    assert!(curve.iter().all(|v| v.is_finite() && *v > 0.0));
+    let netcal: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../tests/vectors/calibration_netcal.json"
+    ))
+    .unwrap();
+    let sklearn: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../tests/vectors/calibration_conventions.json"
+    ))
+    .unwrap();
+    let file = "lenet-5-cifar-10.npz";
+    let guo = error_by_bins(Convention::Guo, &conf, &correct, &[15], Norm::L1).unwrap();
+    let want = netcal["files"][file]["before"]["upper_closed"]["ece"]
+        .as_f64()
+        .unwrap();
+    assert_close(guo[0], want, 1e-6, 0.0, "Guo, 15 bins");
+    let uniform = error_by_bins(
+        Convention::SklearnUniform,
+        &conf,
+        &correct,
+        &[10, 15],
+        Norm::L1,
+    )
+    .unwrap();
+    for (got, key) in uniform.iter().zip(["uniform_10", "uniform_15"]) {
+        let c = &sklearn["files"][file]["calibration_curve"]["top_label"][key];
+        let want = c["ece_sklearn_convention"].as_f64().unwrap();
+        assert_close(*got, want, 1e-8, 0.0, key);
+    }
+    // The generic form with a binning per M gives the same numbers.
+    let by_m = calibration_error_by_bins(&conf, &correct, &[10, 15], Norm::L1, |m| {
+        Binning::SklearnUniform { bins: m }
+    })
+    .unwrap();
+    assert_eq!(by_m, uniform);
 }
 
 #[test]

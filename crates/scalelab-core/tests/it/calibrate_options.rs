@@ -1,7 +1,9 @@
 //! Property test of the Calibrate core's option space: every binning (equal width under each edge
-//! convention, equal mass) × norm × temperature on small random scores — ties, one class never
-//! seen, huge and tiny logits — gives a value or a typed error, never a panic; a calibration
-//! error is in `[0, 1]`, and a fitted temperature is positive with a certificate.
+//! convention, equal mass, scikit-learn's uniform and quantile, Kumar's midpoint equal mass) ×
+//! norm × temperature, with the convention matrix, vector and matrix scaling at any penalty, CORP's
+//! band options and the bootstrap intervals, on small random scores — ties, one class never seen,
+//! huge and tiny logits — gives a value or a typed error, never a panic; a calibration error is in
+//! `[0, 1]`, and a fitted temperature is positive with a certificate.
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -9,10 +11,14 @@ use proptest::test_runner::Config;
 use strum::VariantArray;
 
 use scalelab_core::calibrate::binning::{Binning, EdgeConvention};
+use scalelab_core::calibrate::bootstrap::metric_intervals;
+use scalelab_core::calibrate::conventions::{convention_matrix, Convention};
+use scalelab_core::calibrate::corp::corp;
 use scalelab_core::calibrate::metrics::{
     adaptive_calibration_error, average_calibration_error, brier, calibration_error,
-    classwise_calibration_error, nll, reliability, top_label, Norm,
+    classwise_calibration_error, debiased_calibration_error, nll, reliability, top_label, Norm,
 };
+use scalelab_core::calibrate::scaling::{fit_scaling, AffineMap};
 use scalelab_core::calibrate::temperature::fit_temperature;
 use scalelab_core::calibrate::Scores;
 use scalelab_core::CoreError;
@@ -21,14 +27,14 @@ fn binning() -> impl Strategy<Value = Binning> {
     (
         0usize..25,
         select(EdgeConvention::VARIANTS.to_vec()),
-        any::<bool>(),
+        0usize..5,
     )
-        .prop_map(|(bins, edges, mass)| {
-            if mass {
-                Binning::EqualMass { bins }
-            } else {
-                Binning::EqualWidth { bins, edges }
-            }
+        .prop_map(|(bins, edges, kind)| match kind {
+            0 => Binning::EqualMass { bins },
+            1 => Binning::SklearnUniform { bins },
+            2 => Binning::SklearnQuantile { bins },
+            3 => Binning::EqualMassMidpoints { bins },
+            _ => Binning::EqualWidth { bins, edges },
         })
 }
 
@@ -49,7 +55,11 @@ proptest! {
     #![proptest_config(Config { cases: 400, ..Config::default() })]
     #[test]
     fn calibrate_option_space((z, k, labels) in scores(), b in binning(),
-                              norm in select(Norm::VARIANTS.to_vec()), t in 1e-3f64..1e3) {
+                              norm in select(Norm::VARIANTS.to_vec()), t in 1e-3f64..1e3,
+                              map in select(AffineMap::VARIANTS.to_vec()),
+                              penalty in prop_oneof![Just(0.0), 1e-4f64..10.0, Just(-1.0), Just(f64::NAN)],
+                              resamples in 0usize..12, level in prop_oneof![0.05f64..0.99, Just(0.0), Just(1.0)],
+                              points in 0usize..12) {
         let s = Scores::new(&z, k, &labels).unwrap();
         let (conf, correct) = top_label(&s, t);
         match reliability(&conf, &correct, &b) {
@@ -71,6 +81,42 @@ proptest! {
         prop_assert!(nll(&s, t).is_finite() && nll(&s, t) >= 0.0);
         let br = brier(&s, t);
         prop_assert!((0.0..=2.0 + 1e-12).contains(&br));
+        match convention_matrix(&conf, &correct, (b.bins() > 0).then_some(b.bins())) {
+            Ok(m) => {
+                prop_assert_eq!(m.len(), Convention::VARIANTS.len());
+                for c in &m {
+                    prop_assert!((0.0..=1.0).contains(&c.ece) && c.assignment.len() == conf.len());
+                }
+            }
+            Err(e) => prop_assert!(false, "unexpected error {e}"),
+        }
+        if b.bins() > 0 {
+            let r = reliability(&conf, &correct, &b).unwrap();
+            let d = debiased_calibration_error(&r);
+            prop_assert!((0.0..=1.0).contains(&d), "debiased {d}");
+            let iv = metric_intervals(&s, t, &b, 5, 0.9, 1).unwrap();
+            prop_assert!(iv.ece.lower <= iv.ece.upper);
+        }
+        match corp(&conf, &correct, resamples, level, points, 3) {
+            Ok(c) => {
+                prop_assert!(c.murphy.miscalibration >= -1e-12 && c.murphy.discrimination >= -1e-12);
+                prop_assert_eq!(c.band.len(), points);
+            }
+            Err(CoreError::OutOfRange { what, .. }) => {
+                prop_assert!(matches!(what, "band resamples" | "band level" | "band grid points"), "{what}");
+                prop_assert!(resamples < 2 || !(level > 0.0 && level < 1.0) || points < 2);
+            }
+            Err(e) => prop_assert!(false, "unexpected error {e}"),
+        }
+        match fit_scaling(&s, map, penalty) {
+            Ok(f) => {
+                // F(θ*) ≤ F(identity) = the NLL before, and F ≥ its NLL part.
+                prop_assert!(f.objective <= f.nll_before * (1.0 + 1e-12) + 1e-12, "{f:?}");
+                prop_assert!(f.nll <= f.objective * (1.0 + 1e-12) + 1e-12);
+            }
+            Err(CoreError::OutOfRange { what: "L2 penalty λ", .. }) => prop_assert!(!(0.0..=1e6).contains(&penalty)),
+            Err(e) => prop_assert!(false, "unexpected error {e}"),
+        }
         match fit_temperature(&s) {
             Ok(fit) => {
                 prop_assert!(fit.temperature > 0.0 && fit.temperature.is_finite());
@@ -80,6 +126,44 @@ proptest! {
                 prop_assert!(fit.gradient <= 1e-9 * spread, "gradient {:e}", fit.gradient);
             }
             Err(CoreError::NoOptimalTemperature { .. }) => {}
+            Err(e) => prop_assert!(false, "unexpected error {e}"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 60, ..Config::default() })]
+    /// The overlap experiment's options (in and out of range) on tiny runs: a result — with or
+    /// without a finite temperature — or a typed error naming the field.
+    #[test]
+    fn overlap_option_space(classes in prop_oneof![9 => 2usize..5, 1 => Just(1usize)],
+                            dim in prop_oneof![9 => 1usize..4, 1 => Just(0usize)],
+                            samples in prop_oneof![9 => 100usize..300, 1 => Just(50usize)],
+                            separation in prop_oneof![9 => 0.0f64..3.0, 1 => Just(-1.0)],
+                            noise in prop_oneof![9 => 0.0f64..0.5, 1 => Just(0.95)],
+                            hidden in prop::collection::vec(prop_oneof![9 => 1usize..6, 1 => Just(0usize)], 0..3),
+                            mixup in prop_oneof![3 => Just(0usize), 6 => 2usize..4, 1 => Just(1usize)],
+                            alpha in prop_oneof![9 => 0.1f64..5.0, 1 => Just(0.0)],
+                            epochs in prop_oneof![9 => 1usize..3, 1 => Just(0usize)],
+                            batch in prop_oneof![9 => 1usize..80, 1 => Just(0usize)],
+                            lr in prop_oneof![9 => 1e-4f64..0.1, 1 => Just(2.0)], seed in 0u64..5) {
+        use scalelab_core::calibrate::overlap::{run, OverlapConfig, Training};
+        let config = OverlapConfig {
+            classes, dim, samples, separation, label_noise: noise, hidden: hidden.clone(), epochs, batch, learning_rate: lr, seed,
+            training: if mixup == 0 { Training::Erm } else { Training::Mixup { points: mixup, alpha } },
+        };
+        match run(config) {
+            Ok((reports, r)) => {
+                prop_assert!(!reports.is_empty());
+                prop_assert!(r.before.nll.is_finite() && (0.0..=1.0).contains(&r.before.accuracy));
+                prop_assert_eq!(r.temperature.is_ok(), r.after.is_some());
+            }
+            Err(CoreError::OutOfRange { .. }) => {
+                let valid = (2..=10).contains(&classes) && dim >= 1 && samples >= 100 && separation >= 0.0
+                    && noise <= 0.9 && hidden.iter().all(|&h| h >= 1) && mixup != 1
+                    && (mixup == 0 || alpha >= 1e-3) && epochs >= 1 && batch >= 1 && lr <= 1.0;
+                prop_assert!(!valid, "a valid configuration was refused");
+            }
             Err(e) => prop_assert!(false, "unexpected error {e}"),
         }
     }

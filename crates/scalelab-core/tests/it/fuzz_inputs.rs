@@ -29,7 +29,7 @@ fn quick() -> Config {
 }
 
 /// `PROPTEST_CASES` (default 10⁶) inputs per property, for the ignored long run.
-fn long() -> Config {
+pub fn long() -> Config {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())

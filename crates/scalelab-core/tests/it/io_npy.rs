@@ -213,11 +213,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(Config {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000),
-        failure_persistence: None,
-        ..Config::default()
-    })]
+    #![proptest_config(crate::fuzz_inputs::long())]
     #[test]
     #[ignore = "long fuzz run: PROPTEST_CASES=1000000 cargo test --release -p scalelab-core --test it fuzz_npy -- --ignored"]
     fn fuzz_npy(bytes in prop_oneof![mutated_npy(), prop::collection::vec(any::<u8>(), 0..200),

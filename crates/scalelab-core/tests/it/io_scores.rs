@@ -251,11 +251,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(Config {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000),
-        failure_persistence: None,
-        ..Config::default()
-    })]
+    #![proptest_config(crate::fuzz_inputs::long())]
     #[test]
     #[ignore = "long fuzz run: PROPTEST_CASES=1000000 cargo test --release -p scalelab-core --test it fuzz_scores -- --ignored"]
     fn fuzz_scores(text in prop_oneof![csv_like(), any::<String>()],

@@ -92,18 +92,7 @@ impl OverlapConfig {
 
     /// Errors: [`CoreError::OutOfRange`] naming the first field outside its range (field docs).
     pub fn check(&self) -> Result<(), CoreError> {
-        let range = |what: &'static str, value: f64, min: f64, max: f64| {
-            if value >= min && value <= max {
-                Ok(())
-            } else {
-                Err(CoreError::OutOfRange {
-                    what,
-                    value,
-                    min,
-                    max,
-                })
-            }
-        };
+        let range = crate::calibrate::check_range;
         range("number of classes", self.classes as f64, 2.0, 10.0)?;
         range("input dimension", self.dim as f64, 1.0, 1024.0)?;
         range("samples", self.samples as f64, 100.0, 100_000.0)?;
