@@ -95,14 +95,16 @@ mod browser {
     use crate::labs::Lab;
     use leptos::prelude::*;
     use std::collections::BTreeMap;
+    use std::sync::Arc;
     use wasm_bindgen::JsValue;
 
     /// The page's query string as a signal; provided once by the app shell, used by every control.
     #[derive(Clone, Copy)]
     pub struct UrlState {
         query: RwSignal<Query>,
-        /// Values too long for the URL, by key.
-        local: RwSignal<BTreeMap<String, String>>,
+        /// Values too long for the URL, by key (shared: a 10⁵-row paste is copied once, not by
+        /// every memo and job that reads it).
+        local: RwSignal<BTreeMap<String, Arc<str>>>,
         /// The bundle of this page: it renders the labs of that bundle (opening another loads its page).
         bundle: &'static str,
     }
@@ -156,8 +158,20 @@ mod browser {
             let key = key.into();
             Memo::new(move |_| {
                 local
-                    .with(|l| l.get(&key).cloned())
+                    .with(|l| l.get(&key).map(|v| v.to_string()))
                     .or_else(|| query.with(|q| q.get(&key).map(str::to_string)))
+            })
+        }
+
+        /// [`UrlState::read`] for a value that may be long (a pasted data set): a value kept in
+        /// the page is shared, not copied, and compares by pointer first.
+        pub fn read_shared(&self, key: impl Into<String>) -> Memo<Option<Arc<str>>> {
+            let (query, local) = (self.query, self.local);
+            let key = key.into();
+            Memo::new(move |_| {
+                local
+                    .with(|l| l.get(&key).cloned())
+                    .or_else(|| query.with(|q| q.get(&key).map(Arc::from)))
             })
         }
 
@@ -171,6 +185,15 @@ mod browser {
         /// scroll. Unchanged values write nothing. A value longer than [`MAX_URL_VALUE`] is kept in
         /// the page instead of the URL.
         pub fn set_many(&self, entries: &[(&str, Option<String>)]) {
+            let shared: Vec<(&str, Option<Arc<str>>)> = entries
+                .iter()
+                .map(|(k, v)| (*k, v.as_deref().map(Arc::from)))
+                .collect();
+            self.set_shared(&shared);
+        }
+
+        /// [`UrlState::set_many`] with shared values (a long one is kept without a copy).
+        pub fn set_shared(&self, entries: &[(&str, Option<Arc<str>>)]) {
             let mut next = self.query.get_untracked();
             for (k, v) in entries {
                 let long = v.as_ref().is_some_and(|v| v.len() > MAX_URL_VALUE);
@@ -192,7 +215,7 @@ mod browser {
                     });
                 }
                 match v {
-                    Some(v) if !long => next.0.insert((*k).to_string(), v.clone()),
+                    Some(v) if !long => next.0.insert((*k).to_string(), v.to_string()),
                     _ => next.0.remove(*k),
                 };
             }

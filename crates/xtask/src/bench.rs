@@ -1,4 +1,4 @@
-//! `cargo xtask bench [site|kernels|loss-curve|calibrate]` (all by default): the measurements behind
+//! `cargo xtask bench [site|kernels|loss-curve|main-thread|calibrate]` (all by default): the measurements behind
 //! BENCHMARKS.md.
 //!
 //! - `site`: builds the release site, then `bench/site.mjs` (first-load size, time to interactive).
@@ -8,6 +8,8 @@
 //! - `loss-curve`: builds the release site, then `bench/loss_curve_paste.mjs` (paste-to-fit time on
 //!   the Fit page against rows, for the loss-curve laws) and its scipy peer
 //!   (`bench/loss_curve_scipy.py`) on the same files.
+//! - `main-thread`: builds the release site, then `bench/main_thread.mjs` (the browser tests that
+//!   watch the main thread, repeated, with every task over the 50 ms budget they saw).
 //! - `calibrate`: temperature scaling and every metric on 50 000 × 1000 synthetic logits: the
 //!   peers first (`bench/calibrate_peer.py`: it writes the data, then times gpleiss' LBFGS in
 //!   PyTorch and scipy's `minimize_scalar` with numpy metrics), then the native example
@@ -26,6 +28,7 @@ pub fn run(root: &Path, which: Option<&str>) -> Result<(), String> {
             site(root)?;
             kernels(root)?;
             loss_curve(root)?;
+            main_thread(root)?;
             calibrate(root)
         }
         Some("calibrate") => calibrate(root),
@@ -35,8 +38,12 @@ pub fn run(root: &Path, which: Option<&str>) -> Result<(), String> {
             build_site(root)?;
             loss_curve(root)
         }
+        Some("main-thread") => {
+            build_site(root)?;
+            main_thread(root)
+        }
         Some(other) => Err(format!(
-            "unknown benchmark “{other}”; use `cargo xtask bench [site|kernels|loss-curve|calibrate]`"
+            "unknown benchmark “{other}”; use `cargo xtask bench [site|kernels|loss-curve|main-thread|calibrate]`"
         )),
     }
 }
@@ -104,6 +111,17 @@ fn kernels(root: &Path) -> Result<(), String> {
         "numpy sgemm (OpenBLAS), the CPU ceiling",
         &python,
         &["bench/sgemm_numpy.py", "256", "512", "1024"],
+        &[],
+    )
+    .into_result()
+}
+
+fn main_thread(root: &Path) -> Result<(), String> {
+    run::step(
+        root,
+        "the main thread's 50 ms budget in the browser tests that watch it (headless Chromium)",
+        "node",
+        &["bench/main_thread.mjs"],
         &[],
     )
     .into_result()

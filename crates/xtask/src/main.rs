@@ -1,4 +1,4 @@
-//! `cargo xtask serve | test | bench [site|kernels]`: installs what is missing, builds, serves and tests Scalelab.
+//! `cargo xtask serve | test | bench [site|kernels|loss-curve|main-thread|calibrate]`: installs what is missing, builds, serves and tests Scalelab.
 //!
 //! Every step prints what it runs. `test` keeps going after a failed step where later steps do not
 //! depend on it, and ends with one line `N passed, M failed` (tests counted from the runners' own
@@ -27,7 +27,7 @@ fn usage() -> ExitCode {
         "  test    install missing tools, run every test (native, wasm, npm, headless Chromium)"
     );
     eprintln!(
-        "  bench   [site|kernels] the measurements of BENCHMARKS.md: site size and time to interactive;"
+        "  bench   [site|kernels|loss-curve|main-thread|calibrate] the measurements of BENCHMARKS.md: site size and time to interactive;"
     );
     eprintln!(
         "          matmul vs TensorFlow.js (WebGPU, headless Chromium), on Vulkan, and numpy sgemm"

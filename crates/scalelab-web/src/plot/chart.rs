@@ -2,6 +2,7 @@
 
 use super::axis::{Axis, ScaleKind, Tick};
 use super::export;
+use super::path;
 use super::{ChartSpec, SeriesKind};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -117,18 +118,9 @@ fn layout(spec: &ChartSpec) -> Layout {
             };
             match s.kind {
                 SeriesKind::Line => {
-                    let mut pen_down = false;
-                    for (&xv, &yv) in s.x.iter().zip(&s.y) {
-                        if shown(&x, xv) && shown(&y, yv) {
-                            let cmd = if pen_down { 'L' } else { 'M' };
-                            shape
-                                .d
-                                .push_str(&format!("{cmd}{:.2},{:.2}", px(&x, xv), py(&y, yv)));
-                            pen_down = true;
-                        } else {
-                            pen_down = false;
-                        }
-                    }
+                    shape.d = path::line(s.x.iter().zip(&s.y).map(|(&xv, &yv)| {
+                        (shown(&x, xv) && shown(&y, yv)).then(|| (px(&x, xv), py(&y, yv)))
+                    }));
                 }
                 SeriesKind::Scatter => {
                     shape.dots =
@@ -143,18 +135,7 @@ fn layout(spec: &ChartSpec) -> Layout {
                         .filter(|&i| shown(&x, s.x[i]) && shown(&y, s.y[i]) && shown(&y, s.y2[i]))
                         .map(|i| (px(&x, s.x[i]), py(&y, s.y[i]), py(&y, s.y2[i])))
                         .collect();
-                    if !pts.is_empty() {
-                        let upper: Vec<String> = pts
-                            .iter()
-                            .map(|(a, _, u)| format!("{a:.2},{u:.2}"))
-                            .collect();
-                        let lower: Vec<String> = pts
-                            .iter()
-                            .rev()
-                            .map(|(a, l, _)| format!("{a:.2},{l:.2}"))
-                            .collect();
-                        shape.d = format!("M{}L{}Z", upper.join("L"), lower.join("L"));
-                    }
+                    shape.d = path::band(&pts);
                 }
                 SeriesKind::Bars => {
                     let width = slot / bar_series.max(1) as f64;
@@ -353,10 +334,7 @@ pub fn Chart(
                                 // Thousands of dots as one path of zero-length round-capped
                                 // segments: one element to create instead of thousands.
                                 let points = s.dots.len().to_string();
-                                let mut d = String::with_capacity(s.dots.len() * 16);
-                                for (cx, cy) in &s.dots {
-                                    d.push_str(&format!("M{cx:.1} {cy:.1}h0"));
-                                }
+                                let d = path::dots(&s.dots);
                                 view! {
                                     <path d=d fill="none" stroke=s.color stroke-width="5.6" stroke-linecap="round"
                                         data-series=series data-points=points />

@@ -2,6 +2,7 @@
 //! hover (and keyboard) readout, and export as SVG or PNG.
 
 pub mod axis;
+pub mod path;
 
 #[cfg(target_arch = "wasm32")]
 mod chart;

@@ -98,6 +98,7 @@ mod component {
     use crate::url_state::UrlState;
     use crate::widgets::text_box::TextBox;
     use leptos::prelude::*;
+    use std::sync::Arc;
 
     /// A text field whose raw text lives in the URL under `key` (see [`UrlState::set`] for text
     /// too long for a link), with its error shown next to it.
@@ -133,7 +134,8 @@ mod component {
         let on_input = move |ev| url.set(key, Some(event_target_value(&ev)));
         let input = if multiline {
             view! {
-                <TextBox id=id.clone() text=text described_by=described
+                <TextBox id=id.clone() text=Memo::new(move |_| text.with(|t| Arc::<str>::from(t.as_str())))
+                    described_by=described
                     invalid=Signal::derive(move || error.get().is_some())
                     on_input=Callback::new(move |t: String| url.set(key, Some(t))) />
             }

@@ -79,7 +79,7 @@ where
                 format!("{text} · {elapsed}")
             };
             view! {
-                <progress max=max value=value></progress>
+                <progress prop:max=max prop:value=value></progress>
                 <span data-role="progress">{" "}{text}</span>
             }
             .into_any()

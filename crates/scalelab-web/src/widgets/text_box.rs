@@ -41,6 +41,7 @@ pub use component::{js_to_string, TextBox};
 mod component {
     use super::{insert, LARGE_TEXT};
     use leptos::prelude::*;
+    use std::sync::Arc;
     use wasm_bindgen::JsCast;
 
     /// UTF-16 units copied per task: ≈ 5 ms of the browser's `TextEncoder` each.
@@ -96,9 +97,9 @@ mod component {
         /// The element id.
         #[prop(into)]
         id: String,
-        /// The text.
+        /// The text (shared: a large one is not copied by the box).
         #[prop(into)]
-        text: Signal<String>,
+        text: Signal<Arc<str>>,
         /// Called with the new text on every edit.
         on_input: Callback<String>,
         /// Whether the text is invalid (for `aria-invalid`).
@@ -154,7 +155,7 @@ mod component {
                 </div>
             }>
                 <textarea id=id.clone() rows=rows spellcheck="false" autocomplete="off"
-                    prop:value=move || text.get()
+                    prop:value=move || text.with(|t| t.to_string())
                     aria-invalid=move || invalid.get().to_string()
                     aria-describedby=described_by.clone()
                     on:paste=move |ev: web_sys::ClipboardEvent| {

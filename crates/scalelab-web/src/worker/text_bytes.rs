@@ -5,15 +5,17 @@
 
 use serde::{de::Error, Deserialize, Deserializer, Serializer};
 
-/// Writes `text` as bytes.
-pub fn serialize<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_bytes(text.as_bytes())
+/// Writes `text` (a `String` or a shared `Arc<str>`) as bytes.
+pub fn serialize<S: Serializer, T: AsRef<str>>(text: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bytes(text.as_ref().as_bytes())
 }
 
 /// Reads bytes (or, from a serialiser without bytes, a string) as UTF-8 text.
-pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub fn deserialize<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<T, D::Error> {
     let bytes = serde_bytes::ByteBuf::deserialize(d)?;
-    String::from_utf8(bytes.into_vec()).map_err(D::Error::custom)
+    String::from_utf8(bytes.into_vec())
+        .map(T::from)
+        .map_err(D::Error::custom)
 }
 
 #[cfg(test)]

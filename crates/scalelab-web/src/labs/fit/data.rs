@@ -1,6 +1,8 @@
 //! The Fit lab's data panel: a generated example, or a CSV pasted, uploaded or dropped; what the
 //! worker read from it; and the column mapping.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use scalelab_core::fit::presets::Preset;
 
@@ -32,7 +34,7 @@ pub(super) fn DataPanel(page: FitPage) -> impl IntoView {
             // A file's text crosses into wasm in chunks, as a paste does.
             if let Ok(v) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
                 if let Some(text) = js_to_string(v.unchecked_into()).await {
-                    page.set_text(text);
+                    page.set_text(text.into());
                 }
             }
         });
@@ -57,8 +59,13 @@ pub(super) fn DataPanel(page: FitPage) -> impl IntoView {
     let shown = Memo::new(move |_| {
         page.data
             .get()
-            .or_else(|| prep.with(|p| p.as_ref().and_then(|p| p.preset_text.clone())))
-            .unwrap_or_default()
+            .or_else(|| {
+                prep.with(|p| {
+                    p.as_ref()
+                        .and_then(|p| p.preset_text.as_deref().map(Arc::from))
+                })
+            })
+            .unwrap_or_else(|| Arc::from(""))
     });
     let table_error = Signal::derive(move || {
         prep.with(|p| {
@@ -121,7 +128,7 @@ pub(super) fn DataPanel(page: FitPage) -> impl IntoView {
                 <label for="fit-data">"CSV (with or without a header; comma, semicolon, tab or spaces) — or drop a file here"</label>
                 <TextBox id="fit-data" rows=8 text=shown described_by="fit-data-error"
                     invalid=Signal::derive(move || table_error.get().is_some())
-                    on_input=Callback::new(move |t: String| page.set_text(t)) />
+                    on_input=Callback::new(move |t: String| page.set_text(t.into())) />
                 <p class="field-error" id="fit-data-error" role="alert">{move || table_error.get().unwrap_or_default()}</p>
                 <p class="hint" id="fit-table-summary">{move || prep.with(|p| match p.as_ref().map(|p| &p.table) {
                     Some(Ok(t)) => format!("{} rows × {} columns, {}, delimiter {:?}{}", t.rows, t.columns.len(),

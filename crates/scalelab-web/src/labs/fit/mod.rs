@@ -18,6 +18,8 @@ mod results;
 mod schedule;
 mod step_law;
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use scalelab_core::fit::dataset::CurveOptions;
 use scalelab_core::fit::models::BuiltinModel;
@@ -53,7 +55,7 @@ pub(super) struct FitPage {
     /// The generated example in use when there is no user data.
     pub preset: Memo<Result<Preset, String>>,
     /// The user's data text (from the link, or kept in the page when too long for it).
-    pub data: Memo<Option<String>>,
+    pub data: Memo<Option<Arc<str>>>,
     /// Whether the data is too long for the link.
     pub data_local: Memo<bool>,
     /// The model key in the URL (`""` = the preset's law, `"formula"` = the custom formula).
@@ -84,14 +86,15 @@ impl FitPage {
 
     /// Replaces the data with `text` (typed, uploaded or dropped). Without an explicit model the
     /// preset's would apply, so the model in use is pinned first.
-    pub fn set_text(&self, text: String) {
-        let mut entries: Vec<(&str, Option<String>)> = vec![("preset", None), ("data", Some(text))];
+    pub fn set_text(&self, text: Arc<str>) {
+        let mut entries: Vec<(&str, Option<Arc<str>>)> =
+            vec![("preset", None), ("data", Some(text))];
         if self.model_key.get_untracked().is_empty() {
             if let Some(b) = self.builtin.get_untracked() {
-                entries.push(("m", Some(b.name().to_string())));
+                entries.push(("m", Some(b.name().into())));
             }
         }
-        self.url.set_many(&entries);
+        self.url.set_shared(&entries);
     }
 }
 
@@ -119,7 +122,7 @@ pub fn FitLab() -> impl IntoView {
             })
         })
     });
-    let data = url.read("data");
+    let data = url.read_shared("data");
     let data_local = url.is_local("data");
     let model_key = raw("m", "");
     let formula = raw("f", "E + A/N^alpha + B/D^beta");

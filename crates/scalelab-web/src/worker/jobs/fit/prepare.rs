@@ -25,7 +25,7 @@ pub const FORMULA_INPUTS: [&str; 7] = ["x", "N", "D", "C", "S1", "S2", "step"];
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FitData {
     /// Text typed, pasted, uploaded or dropped (sent as bytes: [`crate::worker::text_bytes`]).
-    Text(#[serde(with = "crate::worker::text_bytes")] String),
+    Text(#[serde(with = "crate::worker::text_bytes")] std::sync::Arc<str>),
     /// A generated example.
     Preset(Preset),
 }
@@ -201,7 +201,7 @@ pub fn formula_inputs(text: &str) -> Vec<String> {
 impl FitInput {
     fn text(&self) -> String {
         match &self.data {
-            FitData::Text(t) => t.clone(),
+            FitData::Text(t) => t.to_string(),
             FitData::Preset(p) => p.csv(0),
         }
     }
@@ -421,7 +421,7 @@ mod tests {
             text.push_str(&format!("{s},0.001,{}\n", 2.0 + 1.0 / (s as f64).sqrt()));
         }
         let i = input(
-            FitData::Text(text),
+            FitData::Text(text.into()),
             ModelPick::Builtin(BuiltinModel::LrAnnealing),
         );
         let p = i.preparation();
