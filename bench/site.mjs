@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { serve, launch, openPage, dist } from "../tests/browser/harness.mjs";
 
 const RUNS = 7;
-const PAGES = [["home", "/"], ["StableMax lab", "/?lab=stablemax"], ["Fit lab", "/?lab=fit"], ["Kernels lab", "/?lab=kernels"]];
+const PAGES = [["home", "/"], ["StableMax lab", "/?lab=stablemax"], ["Fit lab", "/?lab=fit"], ["Kernels lab", "/?lab=kernels"], ["Calibrate lab", "/?lab=calibrate"]];
 const { server, origin } = await serve();
 const browser = await launch();
 

@@ -8,6 +8,8 @@
 //! a `<link>` in `index.html` and an entry in `www/loader.js`. A test fails until all three exist.
 
 #[cfg(target_arch = "wasm32")]
+pub mod calibrate;
+#[cfg(target_arch = "wasm32")]
 pub mod fit;
 #[cfg(target_arch = "wasm32")]
 pub mod home;
@@ -29,7 +31,7 @@ pub enum Lab {
     Fit,
     /// The WebGPU kernels.
     Kernels,
-    /// Calibration (planned).
+    /// Calibration: temperature scaling, metrics and their conventions, the overlap experiment.
     Calibrate,
     /// Guidance (planned).
     Guidance,
@@ -79,7 +81,7 @@ impl Lab {
             Lab::StableMax => "StableMax & Softmax Collapse · Scalelab",
             Lab::Fit => "Fit a scaling law · Scalelab",
             Lab::Kernels => "Kernels on WebGPU · Scalelab",
-            Lab::Calibrate => "Calibrate (planned) · Scalelab",
+            Lab::Calibrate => "Calibrate a classifier · Scalelab",
             Lab::Guidance => "Guidance (planned) · Scalelab",
         }
     }
@@ -91,13 +93,14 @@ impl Lab {
             Lab::StableMax => Some("StableMax"),
             Lab::Fit => Some("Fit"),
             Lab::Kernels => Some("Kernels"),
-            Lab::Calibrate | Lab::Guidance => None,
+            Lab::Calibrate => Some("Calibrate"),
+            Lab::Guidance => None,
         }
     }
 
     /// Whether the lab is built (planned labs show a card and a placeholder page).
     pub fn ready(self) -> bool {
-        !matches!(self, Lab::Calibrate | Lab::Guidance)
+        !matches!(self, Lab::Guidance)
     }
 
     /// The home-page card; `None` for the home page itself.
@@ -121,8 +124,8 @@ impl Lab {
             ),
             Lab::Calibrate => (
                 "Calibrate",
-                "Temperature scaling, ECE conventions and reliability diagrams — and where \
-                 temperature scaling fails.",
+                "Temperature scaling fitted exactly, every ECE convention, reliability diagrams with \
+                 bootstrap intervals and CORP — and, trained live, where temperature scaling fails.",
             ),
             Lab::Guidance => (
                 "Guidance",
@@ -135,7 +138,10 @@ impl Lab {
 
     /// Whether the lab's page uses the compute worker (it is then started when the page mounts).
     pub fn uses_worker(self) -> bool {
-        matches!(self, Lab::StableMax | Lab::Fit | Lab::Kernels)
+        matches!(
+            self,
+            Lab::StableMax | Lab::Fit | Lab::Kernels | Lab::Calibrate
+        )
     }
 
     /// The WebAssembly bundle that renders the lab's page: each built lab has its own (so a page
@@ -143,7 +149,8 @@ impl Lab {
     /// the binary `src/bin/<bundle>.rs`, linked in `index.html` and chosen by `www/loader.js`.
     pub fn bundle(self) -> &'static str {
         match self {
-            Lab::Home | Lab::Calibrate | Lab::Guidance => "home",
+            Lab::Home | Lab::Guidance => "home",
+            Lab::Calibrate => "calibrate",
             Lab::StableMax => "stablemax",
             Lab::Fit => "fit",
             Lab::Kernels => "kernels",

@@ -5,8 +5,6 @@
 //! are drawn once. Coordinates are written as fixed-point decimals without `core::fmt` (whose float
 //! formatting is the main cost of a 10⁵-point path in WebAssembly).
 
-use std::collections::HashSet;
-
 /// Appends `v` with `decimals` (≤ 3) digits after the point, rounded half away from zero.
 pub fn push_fixed(out: &mut String, v: f64, decimals: u32) {
     let scale = 10_i64.pow(decimals);
@@ -138,16 +136,21 @@ pub fn line(points: impl IntoIterator<Item = Option<(f64, f64)>>) -> String {
 /// Path data of round dots at `dots` (zero-length segments, drawn with a round line cap), one per
 /// tenth of a pixel.
 pub fn dots(dots: &[(f64, f64)]) -> String {
-    let mut seen = HashSet::with_capacity(dots.len().min(1 << 16));
-    let mut d = String::with_capacity(dots.len().min(1 << 16) * 14);
-    for &(x, y) in dots {
-        if seen.insert(((x * 10.0).round() as i64, (y * 10.0).round() as i64)) {
-            d.push('M');
-            push_fixed(&mut d, x, 1);
-            d.push(' ');
-            push_fixed(&mut d, y, 1);
-            d.push_str("h0");
-        }
+    // Sorted and deduplicated in tenths of a pixel (no hash set: it would add its hasher to every
+    // bundle that draws a chart).
+    let mut cells: Vec<(i64, i64)> = dots
+        .iter()
+        .map(|&(x, y)| ((x * 10.0).round() as i64, (y * 10.0).round() as i64))
+        .collect();
+    cells.sort_unstable();
+    cells.dedup();
+    let mut d = String::with_capacity(cells.len() * 14);
+    for (x, y) in cells {
+        d.push('M');
+        push_fixed(&mut d, x as f64 / 10.0, 1);
+        d.push(' ');
+        push_fixed(&mut d, y as f64 / 10.0, 1);
+        d.push_str("h0");
     }
     d
 }
@@ -235,7 +238,7 @@ mod tests {
 
     #[test]
     fn dots_on_the_same_tenth_of_a_pixel_are_drawn_once() {
-        let d = dots(&[(1.0, 2.0), (1.04, 2.0), (1.2, 2.0)]);
+        let d = dots(&[(1.2, 2.0), (1.0, 2.0), (1.04, 2.0)]);
         assert_eq!(d, "M1.0 2.0h0M1.2 2.0h0");
     }
 

@@ -9,6 +9,7 @@ use scalelab_core::calibrate::conventions::{convention_matrix, Convention};
 use scalelab_core::calibrate::corp::{corp, Corp};
 use scalelab_core::calibrate::metrics::{metric_report, top_label_pass, MetricReport, Reliability};
 use scalelab_core::calibrate::overlap::{EpochReport, OverlapConfig, OverlapResult, OverlapRun};
+use scalelab_core::calibrate::properness::{properness, Properness};
 use scalelab_core::calibrate::synthetic::synthetic_logits;
 use scalelab_core::calibrate::temperature::{fit_temperature, nll_at, TemperatureFit};
 use scalelab_core::calibrate::Scores;
@@ -25,9 +26,9 @@ use crate::worker::task::{Slice, SliceBudget, StartTask, SyncTask, Task};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ScoreSource {
     /// CSV text (pasted or a file), sent as bytes.
-    Csv(#[serde(with = "crate::worker::text_bytes")] String),
+    Csv(#[serde(with = "crate::worker::text_bytes")] std::sync::Arc<str>),
     /// JSON text.
-    Json(#[serde(with = "crate::worker::text_bytes")] String),
+    Json(#[serde(with = "crate::worker::text_bytes")] std::sync::Arc<str>),
     /// A `.npz` file's bytes.
     Npz(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Generated: `rows` × `classes` logits at logit scale `scale` (> 1 overconfident), seeded.
@@ -107,6 +108,19 @@ pub struct Analysis {
     pub after: AtTemperature,
     /// The mean NLL against T (log-spaced around the optimum).
     pub nll_curve: Vec<[f64; 2]>,
+    /// The scaled model against the class-frequency forecaster (ECE is not a proper score).
+    pub properness: Properness,
+}
+
+/// The mean NLL at `t` read off an [`Analysis::nll_curve`] (linear in ln T between its points),
+/// or `None` off the curve.
+pub fn nll_on_curve(curve: &[[f64; 2]], t: f64) -> Option<f64> {
+    let i = curve
+        .windows(2)
+        .position(|w| w[0][0] <= t && t <= w[1][0])?;
+    let ([t0, y0], [t1, y1]) = (curve[i], curve[i + 1]);
+    let u = (t.ln() - t0.ln()) / (t1.ln() - t0.ln());
+    Some(y0 + u * (y1 - y0))
 }
 
 /// Most resamples of the analysis' intervals.
@@ -211,6 +225,7 @@ impl Analyse {
             before: at(&s, 1.0, &self)?,
             after: at(&s, t, &self)?,
             nll_curve,
+            properness: properness(&s, t, &self.binning)?,
         })
     }
 }
@@ -307,6 +322,19 @@ mod tests {
         assert_eq!(a.nll_curve.len(), CURVE_POINTS);
         assert_eq!(a.before.conventions.len(), 5);
         assert!(a.after.intervals.is_some());
+        // Half the labels each class: the class-frequency forecaster says 1/2, so its ECE is 0
+        // and its NLL ln 2 (by hand).
+        let f = a.properness.frequency_forecaster;
+        assert!(f.ece.abs() < 1e-12 && (f.nll - 2f64.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_slider_reads_the_curve_linearly_in_ln_t() {
+        let curve = [[1.0, 2.0], [4.0, 4.0]];
+        // ln 2 is halfway from ln 1 to ln 4.
+        assert!((nll_on_curve(&curve, 2.0).unwrap() - 3.0).abs() < 1e-12);
+        assert_eq!(nll_on_curve(&curve, 5.0), None);
+        assert_eq!(nll_on_curve(&curve, 0.5), None);
     }
 
     #[test]

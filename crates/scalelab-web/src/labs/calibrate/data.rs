@@ -1,0 +1,233 @@
+//! The Calibrate lab's data panel: a generated set or a preset, or scores pasted, uploaded or
+//! dropped (CSV and JSON as text, `.npz` as bytes), and the analysis' options.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use scalelab_core::CoreErrorCode;
+
+use super::{CalibratePage, Source, UploadedFile, BINNINGS};
+use crate::job::JobState;
+use crate::widgets::field::Field;
+use crate::widgets::text_box::{js_to_string, TextBox};
+use crate::worker::protocol::ErrorCode;
+
+/// Four rows whose temperature has a closed form: logits (3, 0) three times with labels 0, 0, 1
+/// and (0, 3) with label 1, so the scaled model must give 3/4 to its top class: T* = 3 / ln 3.
+pub const CLOSED_FORM_CSV: &str = "label,a,b\n0,3,0\n0,3,0\n1,3,0\n1,0,3\n";
+
+/// A preset: its value, its label, and the URL entries it sets.
+type Preset = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const PRESETS: [Preset; 3] = [
+    (
+        "overconfident",
+        "Overconfident: 10 000 × 10 generated logits at scale 6 (T* ≈ 2.6)",
+        &[
+            ("src", "synthetic"),
+            ("rows", "10000"),
+            ("classes", "10"),
+            ("scale", "6"),
+            ("seed", "1"),
+        ],
+    ),
+    (
+        "underconfident",
+        "Less confident: 10 000 × 10 at scale 1.5",
+        &[
+            ("src", "synthetic"),
+            ("rows", "10000"),
+            ("classes", "10"),
+            ("scale", "1.5"),
+            ("seed", "1"),
+        ],
+    ),
+    (
+        "closed_form",
+        "Closed form: 4 rows, T* = 3 / ln 3 = 2.7307",
+        &[("src", "text")],
+    ),
+];
+
+/// Whether a failure of the analysis is about the scores themselves (shown beside them).
+fn is_data_error(code: ErrorCode) -> bool {
+    use CoreErrorCode as C;
+    matches!(
+        code,
+        ErrorCode::Core(
+            C::EmptyInput
+                | C::NonFinite
+                | C::NotANumber
+                | C::IndexOutOfRange
+                | C::DimensionMismatch
+                | C::InvalidValue
+                | C::InvalidArrayFile
+                | C::InvalidCsv
+                | C::NoOptimalTemperature
+                | C::LogOfNonPositive
+        )
+    )
+}
+
+/// The data panel.
+#[component]
+pub(super) fn DataPanel(
+    page: CalibratePage,
+    /// The binning's URL value.
+    binning_key: Signal<String>,
+    /// Logits, probabilities or detected.
+    kind_key: Signal<String>,
+) -> impl IntoView {
+    let url = page.url;
+    let raw = move |key, default| CalibratePage::raw(url, key, default);
+    let read_file = move |file: web_sys::File| {
+        let name = file.name();
+        leptos::task::spawn_local(async move {
+            let lower = name.to_ascii_lowercase();
+            if lower.ends_with(".npz") {
+                if let Ok(buf) = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+                    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+                    page.set_file(UploadedFile {
+                        name,
+                        bytes: Arc::new(bytes),
+                    });
+                }
+            } else if let Ok(v) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                // A file's text crosses into wasm in chunks, as a paste does.
+                if let Some(text) = js_to_string(v.unchecked_into()).await {
+                    page.set_text(text.into());
+                }
+            }
+        });
+    };
+    let on_file = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        if let Some(f) = input.files().and_then(|l| l.get(0)) {
+            read_file(f);
+        }
+    };
+    let on_drop = move |ev: web_sys::DragEvent| {
+        ev.prevent_default();
+        if let Some(f) = ev
+            .data_transfer()
+            .and_then(|d| d.files())
+            .and_then(|l| l.get(0))
+        {
+            read_file(f);
+        }
+    };
+    let apply_preset = move |value: String| {
+        let Some((_, _, entries)) = PRESETS.iter().find(|(v, _, _)| *v == value) else {
+            return;
+        };
+        if value == "closed_form" {
+            page.set_text(Arc::from(CLOSED_FORM_CSV));
+            return;
+        }
+        page.file.set(None);
+        let mut all: Vec<(&str, Option<String>)> = entries
+            .iter()
+            .map(|(k, v)| (*k, Some((*v).to_string())))
+            .collect();
+        all.push(("data", None));
+        url.set_many(&all);
+    };
+    let text = Memo::new(move |_| page.text.get().unwrap_or_else(|| Arc::from("")));
+    // The worker's reading errors (a bad cell, a ragged row, a label out of range, a file that
+    // is not an array, scores no temperature calibrates) belong to the data, by their code.
+    let data_error = Signal::derive(move || {
+        page.analyse.state().with(|s| match s {
+            JobState::Failed(f) if is_data_error(f.code) => Some(f.message.clone()),
+            _ => None,
+        })
+    });
+    let is = move |s: Source| move || page.source.get() == s;
+    let (rows_t, classes_t, scale_t, seed_t) = (
+        raw("rows", "10000"),
+        raw("classes", "10"),
+        raw("scale", "6"),
+        raw("seed", "1"),
+    );
+    let (bins_t, resamples_t) = (raw("bins", "15"), raw("res", "200"));
+    let err = |m: super::Parsed<_>| {
+        Signal::derive(move || {
+            m.with(|r: &Result<usize, _>| r.as_ref().err().map(|e| e.to_string()))
+        })
+    };
+    let scale_error =
+        Signal::derive(move || page.scale.with(|r| r.as_ref().err().map(|e| e.to_string())));
+
+    view! {
+        <section class="panel" aria-labelledby="cal-data-heading">
+            <h2 id="cal-data-heading">"Scores"</h2>
+            <div class="controls">
+                <div class="field wide">
+                    <label for="cal-preset">"Example"</label>
+                    <select id="cal-preset" on:change=move |ev| apply_preset(event_target_value(&ev))>
+                        <option value="" selected=true>"Choose an example…"</option>
+                        {PRESETS.iter().map(|(v, l, _)| view! { <option value=*v>{*l}</option> }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="cal-src">"Source"</label>
+                    <select id="cal-src" on:change=move |ev| url.set("src", Some(event_target_value(&ev)))
+                        prop:value=move || page.source.get().key()>
+                        <option value="synthetic">"Generated"</option>
+                        <option value="text">"Pasted or a CSV / JSON file"</option>
+                        <option value="file" disabled=move || page.file.with(|f| f.is_none())>"An .npz file"</option>
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="cal-file">"Upload CSV, JSON or .npz"</label>
+                    <input id="cal-file" type="file" accept=".csv,.tsv,.txt,.json,.npz,text/csv,application/json" on:change=on_file />
+                </div>
+            </div>
+            <Show when=is(Source::Synthetic)>
+                <p class="hint">"Logits z = scale·(g + 3u·e_y), with g a standard normal vector, u a standard normal number and e_y the label's one-hot, seeded: the larger the scale, the more overconfident (T* ≈ 2.6 at scale 6 with 10 classes)."</p>
+                <div class="controls">
+                    <Field key="rows" label="Rows" text=rows_t error=err(page.rows) id_prefix="cal-" hint="10 to 1 000 000" />
+                    <Field key="classes" label="Classes" text=classes_t error=err(page.classes) id_prefix="cal-" hint="2 to 10 000" />
+                    <Field key="scale" label="Logit scale" text=scale_t error=scale_error id_prefix="cal-" hint="> 3 overconfident" />
+                    <Field key="seed" label="Seed" text=seed_t error=err(page.seed) id_prefix="cal-" />
+                </div>
+            </Show>
+            <Show when=is(Source::File)>
+                <p class="hint" id="cal-file-summary">{move || page.file.with(|f| f.as_ref().map(|f| format!(
+                    "{} — {:.1} KiB, kept in this page (the link cannot carry it)", f.name, f.bytes.len() as f64 / 1024.0)))}</p>
+            </Show>
+            <div class="dropzone" on:dragover=move |ev: web_sys::DragEvent| ev.prevent_default() on:drop=on_drop>
+                <label for="cal-data">"CSV (a label column and one column per class) or JSON {\"logits\": [[…]], \"labels\": […]} — or drop a file here"</label>
+                <TextBox id="cal-data" rows=6 text=text described_by="cal-data-error"
+                    invalid=Signal::derive(move || data_error.get().is_some())
+                    on_input=Callback::new(move |t: String| page.set_text(t.into())) />
+                <p class="field-error" id="cal-data-error" role="alert">{move || data_error.get().unwrap_or_default()}</p>
+            </div>
+            <div class="controls">
+                <div class="field">
+                    <label for="cal-kind">"The values are"</label>
+                    <select id="cal-kind" on:change=move |ev| url.set("kind", Some(event_target_value(&ev)))
+                        prop:value=move || kind_key.get()>
+                        <option value="auto">"detected"</option>
+                        <option value="logits">"logits"</option>
+                        <option value="probabilities">"probabilities"</option>
+                    </select>
+                </div>
+                <div class="field wide">
+                    <label for="cal-bin">"Binning (diagrams and ECE)"</label>
+                    <select id="cal-bin" on:change=move |ev| url.set("bin", Some(event_target_value(&ev)))
+                        prop:value=move || binning_key.get()>
+                        {BINNINGS.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
+                    </select>
+                </div>
+                <Field key="bins" label="Bins" text=bins_t error=err(page.bins) id_prefix="cal-" hint="1 to 1000" />
+                <Field key="res" label="Bootstrap resamples" text=resamples_t error=err(page.resamples) id_prefix="cal-" hint="0 (none) to 5000" />
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,181 @@
+// The Calibrate lab in headless Chromium: the closed-form preset against values by hand, bad input
+// beside its field, a netcal example file uploaded (against scikit-learn's isotonic Murphy
+// decomposition, tests/vectors/calibration_conventions.json) and a CSV dropped, exports, the URL
+// state, the overlap experiment streamed epoch by epoch with Pause / Step and left while it trains,
+// 360 px and embedded.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { serve, launch, openPage, shot, root } from "./harness.mjs";
+
+let server, origin, browser;
+before(async () => {
+  ({ server, origin } = await serve());
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+const state = (page, id = "cal") => page.evaluate((id) => document.querySelector(`#${id}-status`)?.dataset.state, id);
+const waitState = (page, states, id = "cal", timeout = 120_000) =>
+  page.waitForFunction(([id, s]) => s.includes(document.querySelector(`#${id}-status`)?.dataset.state), [id, states], { timeout });
+/** A cell of a results table, as a number. */
+const cell = async (page, table, rowAttr, row, col) =>
+  Number(await page.textContent(`#${table} tr[${rowAttr}="${row}"] td[data-col="${col}"]`));
+const close = (a, b, tol, what) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
+
+test("the closed-form preset: T* = 3 / ln 3 and every number by hand; the slider; exports; the link restores it", async () => {
+  const { page, context, problems } = await openPage(browser, origin);
+  await page.goto(origin + "/?lab=calibrate");
+  await waitState(page, ["done"]);
+  await page.selectOption("#cal-preset", "closed_form");
+  await page.waitForFunction(() => /^4 rows × 2 classes/.test(document.querySelector("#cal-status")?.textContent));
+  // Logits (3, 0) ×3 with labels 0, 0, 1 and (0, 3) with label 1: the scaled model must give its
+  // top class 3/4, so σ(3/T*) = 3/4 and T* = 3 / ln 3.
+  const tStar = 3 / Math.log(3);
+  const summary = await page.textContent("#cal-status");
+  close(Number(summary.match(/T\* = ([\d.]+)/)[1]), tStar, 1e-6, "T*");
+  // After: every confidence 3/4, accuracy 3/4: ECE 0, NLL = H(3/4).
+  close(await cell(page, "cal-metrics", "data-metric", "nll", "after"), -(0.75 * Math.log(0.75) + 0.25 * Math.log(0.25)), 1e-11, "NLL after");
+  close(await cell(page, "cal-metrics", "data-metric", "ece", "after"), 0, 1e-12, "ECE after");
+  close(await cell(page, "cal-metrics", "data-metric", "accuracy", "before"), 0.75, 0, "accuracy");
+  // Before: every confidence σ(3) = 1/(1 + e^−3), accuracy 3/4.
+  close(await cell(page, "cal-metrics", "data-metric", "ece", "before"), 1 / (1 + Math.exp(-3)) - 0.75, 1e-11, "ECE before");
+  // Half the labels each class: the class-frequency forecaster says 1/2: ECE 0, NLL ln 2.
+  close(await cell(page, "cal-properness", "data-forecaster", "frequency", "ece"), 0, 1e-12, "forecaster ECE");
+  close(await cell(page, "cal-properness", "data-forecaster", "frequency", "nll"), Math.LN2, 1e-11, "forecaster NLL");
+  // Every convention sees the same four confidences at 3/4: ECE 0 after, in every one.
+  assert.equal(await page.locator("#cal-conventions tbody tr").count(), 5);
+  for (const v of await page.$$eval('#cal-conventions td[data-col="ece-after"]', (tds) => tds.map((t) => Number(t.textContent)))) close(v, 0, 1e-12, "convention ECE");
+  // The slider: at T*, the NLL read off the curve is the minimum.
+  await page.fill("#cal-tt", String(tStar));
+  await page.waitForFunction(() => /mean NLL ≈/.test(document.querySelector("#cal-slider-readout")?.textContent));
+  close(Number((await page.textContent("#cal-slider-readout")).match(/≈ ([\d.]+)/)[1]), 0.5623351446, 1e-4, "NLL at the slider");
+  await page.fill("#cal-tt", "0");
+  await page.waitForFunction(() => document.querySelector("#tt-error")?.textContent.includes("out of range"));
+  assert.equal(await page.inputValue("#cal-tt"), "0", "the text stays");
+  // Exports: the analysis as JSON, the metric table as CSV.
+  const [json] = await Promise.all([page.waitForEvent("download"), page.click("#cal-export-json")]);
+  const analysis = JSON.parse(await readFile(await json.path(), "utf8"));
+  close(analysis.fit.temperature, tStar, 1e-9, "exported T*");
+  const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#cal-export-csv")]);
+  const lines = (await readFile(await csv.path(), "utf8")).trim().split("\n");
+  assert.equal(lines.length, 12);
+  assert.match(lines.find((l) => l.startsWith("ece,")), /^ece,0\.2025741/);
+  // The link carries the data (short enough) and the fields: a reload shows the same analysis.
+  await page.fill("#cal-tt", "2");
+  await page.reload();
+  await waitState(page, ["done"]);
+  assert.match(await page.textContent("#cal-status"), /^4 rows × 2 classes/);
+  assert.equal(await page.inputValue("#cal-tt"), "2");
+  await shot(page, "calibrate-closed-form");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("bad input: a ragged row and a bad label are refused beside the data with the text kept; a bad field beside its field", async () => {
+  const { page, context, problems } = await openPage(browser, origin);
+  await page.goto(origin + "/?lab=calibrate");
+  await waitState(page, ["done"]);
+  const ragged = "label,a,b\n0,1,2\n1,3\n";
+  await page.fill("#cal-data", ragged);
+  await page.waitForFunction(() => /line 3/.test(document.querySelector("#cal-data-error")?.textContent));
+  assert.equal(await page.inputValue("#cal-data"), ragged);
+  assert.equal(await page.getAttribute("#cal-data", "aria-invalid"), "true");
+  await page.fill("#cal-data", "label,a,b\n0,1,2\n2,3,1\n");
+  await page.waitForFunction(() => /label/i.test(document.querySelector("#cal-data-error")?.textContent));
+  // A field out of range: its error beside it, and no analysis started with it.
+  await page.fill("#cal-data", "label,a,b\n0,3,0\n0,3,0\n1,3,0\n1,0,3\n");
+  await waitState(page, ["done"]);
+  await page.fill("#cal-bins", "0");
+  await page.waitForFunction(() => document.querySelector("#bins-error")?.textContent.includes("out of range"));
+  assert.equal(await page.inputValue("#cal-bins"), "0");
+  assert.equal(await state(page), "done", "the last analysis stays");
+  await page.selectOption("#cal-src", "synthetic");
+  await page.fill("#cal-rows", "12x");
+  await page.waitForFunction(() => document.querySelector("#rows-error")?.textContent.includes("12x"));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a netcal example file uploaded (.npz) matches scikit-learn's Murphy decomposition; a CSV dropped; 360 px and embedded", async () => {
+  const vectors = JSON.parse(await readFile(join(root, "tests/vectors/calibration_conventions.json"), "utf8"));
+  const lenet = vectors.files["lenet-5-cifar-10.npz"];
+  const { page, context, problems } = await openPage(browser, origin);
+  await page.goto(origin + "/?lab=calibrate");
+  await waitState(page, ["done"]);
+  await page.setInputFiles("#cal-file", join(root, "../shared/refdata/calibration/netcal/lenet-5-cifar-10.npz"));
+  await page.waitForFunction(() => /^10000 rows × 10 classes \(probabilities\)/.test(document.querySelector("#cal-status")?.textContent), null, { timeout: 120_000 });
+  assert.match(await page.textContent("#cal-file-summary"), /lenet-5-cifar-10\.npz/);
+  close(await cell(page, "cal-metrics", "data-metric", "accuracy", "before"), lenet.accuracy, 1e-12, "accuracy");
+  // CORP at T = 1 against scikit-learn's IsotonicRegression (the peer's script). The file's rows
+  // are float32 probabilities summing to 1 within ~1e-7; the page renormalises them (softmax of
+  // ln p), the peer does not: hence 1e-8, not the core tests' 1e-10 on the raw confidences.
+  const m = lenet.murphy.top_label;
+  close(await cell(page, "cal-murphy", "data-at", "before", "brier"), m.BS, 1e-8, "Brier");
+  close(await cell(page, "cal-murphy", "data-at", "before", "miscalibration"), m.MCB, 1e-8, "MCB");
+  close(await cell(page, "cal-murphy", "data-at", "before", "discrimination"), m.DSC, 1e-8, "DSC");
+  close(await cell(page, "cal-murphy", "data-at", "before", "uncertainty"), m.UNC, 1e-8, "UNC");
+  // A CSV dropped on the box replaces the file.
+  const csv = "label,a,b\n0,3,0\n0,3,0\n1,3,0\n1,0,3\n";
+  await page.evaluate((text) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], "four.csv", { type: "text/csv" }));
+    document.querySelector(".dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, csv);
+  await page.waitForFunction(() => /^4 rows × 2 classes/.test(document.querySelector("#cal-status")?.textContent));
+  assert.equal(await page.inputValue("#cal-src"), "text");
+  // 360 px wide: no horizontal scroll; embedded: no navigation.
+  for (const q of ["", "&embed=1"]) {
+    const small = await openPage(browser, origin, { width: 360, height: 800 });
+    await small.page.goto(origin + "/?lab=calibrate" + q);
+    await waitState(small.page, ["done"]);
+    const { scroll, client } = await small.page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    assert.ok(scroll <= client, `${q || "page"}: ${scroll} > ${client}`);
+    assert.equal(await small.page.locator("nav").count(), q ? 0 : 1);
+    await shot(small.page, q ? "calibrate-embedded-360" : "calibrate-360");
+    assert.deepEqual(small.problems, []);
+    await small.context.close();
+  }
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("the overlap experiment streams its epochs live; Pause and Step act between epochs; leaving while it trains cancels it", async () => {
+  const { page, context, problems } = await openPage(browser, origin);
+  await page.goto(origin + "/?lab=calibrate&ov_ep=400&ov_n=1000&ov_h=32");
+  await waitState(page, ["done"]);
+  await page.click("#ov-run");
+  await page.waitForFunction(() => document.querySelector('[data-chart="ov-curves"] path[data-series]'));
+  assert.equal(await state(page, "ov"), "running");
+  await page.click("#ov-pause");
+  await waitState(page, ["paused"], "ov");
+  const done = async () => Number((await page.textContent("#ov-status")).match(/(\d+) of 400/)[1]);
+  const at = await done();
+  await page.click("#ov-step");
+  await page.waitForFunction((n) => {
+    const m = document.querySelector("#ov-status").textContent.match(/(\d+) of 400/);
+    return document.querySelector("#ov-status").dataset.state === "paused" && m && Number(m[1]) === n + 1;
+  }, at);
+  await page.click("#ov-pause"); // Resume
+  await page.waitForFunction((n) => Number(document.querySelector("#ov-status").textContent.match(/(\d+) of 400/)?.[1]) > n + 2, at);
+  // Leave while it trains: Home and back in the page; the job is gone, the worker is the same.
+  const generation = await page.getAttribute(".chip", "data-worker");
+  await page.click('nav a:text("Home")');
+  await page.waitForSelector(".cards");
+  await page.goBack();
+  await page.waitForSelector("#ov-run");
+  assert.equal(await state(page, "ov"), "idle");
+  assert.equal(await page.getAttribute(".chip", "data-worker"), generation);
+  // A short run to the end: the table gives the scores before and after temperature scaling.
+  await page.fill("#ov_ep", "3");
+  await page.click("#ov-run");
+  await waitState(page, ["done"], "ov", 180_000);
+  assert.match(await page.textContent("#ov-status"), /train accuracy/);
+  assert.equal(await page.locator("#ov-result tbody tr").count() >= 1, true);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
