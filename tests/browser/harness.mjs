@@ -115,13 +115,15 @@ export const longTasks = (page) => page.evaluate(() => window.__longTasks.filter
 
 /** The main thread's budget: no task over 50 ms (the browser's definition of a long task). */
 export const TASK_BUDGET_MS = 50;
-/** What a test fails on: a task three times the budget, or more than a few over it. On the 2-core
- * CI machine the longest tasks of a 3 MB paste vary from 30 to 70 ms from run to run (the worker,
- * the compositor and SwiftShader share two cores), so a single task over 50 ms is noise there,
- * while the failures these tests exist for (a textarea laying out megabytes, a repaint of the whole
- * page at every progress message) are many tasks or hundreds of milliseconds. `cargo xtask bench
- * main-thread` measures the 50 ms budget itself, over repeated runs (BENCHMARKS.md). */
-export const TASK_LIMIT_MS = 3 * TASK_BUDGET_MS;
+/** What a test fails on: a task over 200 ms (the longest input delay a page may have and still
+ * count as responsive: web.dev's "good" Interaction to Next Paint), or more than three tasks over
+ * the budget. On the 2-core CI machine the longest tasks of a 3 MB paste vary from 30 to 90 ms from
+ * run to run (the worker, the compositor and SwiftShader share two cores), so a single task over
+ * 50 ms is noise there, while the failures these tests exist for (a textarea laying out megabytes,
+ * a repaint of the whole page at every progress message) are many tasks or hundreds of
+ * milliseconds. `cargo xtask bench main-thread` measures the 50 ms budget itself, over repeated
+ * runs (BENCHMARKS.md). */
+export const TASK_LIMIT_MS = 200;
 export const TASKS_OVER_BUDGET_ALLOWED = 3;
 
 /** Logs the tasks over budget since `watchLongTasks` (for the benchmark) and fails on a task over

@@ -18,8 +18,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
+use serde::Deserialize;
+
 use super::protocol::{
-    Control, DeviceStatus, FromWorker, JobFailure, JobSpec, Progress, ToWorker, WorkerError,
+    Control, DeviceStatus, JobFailure, JobSpec, Progress, ToWorker, WorkerError,
 };
 
 /// File name Trunk's `data-loader-shim` gives the worker binary's loader.
@@ -53,7 +55,7 @@ pub enum JobEvent<J: JobSpec> {
 pub type JobId = u64;
 
 /// The internal callback: `false` once the job has ended (or its reply was of the wrong kind).
-type Callback = Box<dyn FnMut(FromWorker) -> bool>;
+type Callback = Box<dyn FnMut(Incoming) -> bool>;
 
 struct Inner {
     worker: RefCell<Option<Worker>>,
@@ -87,6 +89,68 @@ fn loader_url() -> Result<String, WorkerError> {
         .map_err(|e| unavailable(format!("bad worker URL: {e:?}")))
 }
 
+/// A [`super::protocol::FromWorker`] as the page reads it: a job's output and partial results
+/// stay JS values (`{ "<JobName>": … }`) until that job's handle decodes them as its own types
+/// ([`decode`]). So a lab's bundle links the decoders of its own jobs only, not of every lab's
+/// (the registry's `Output` enum would pull in all of them).
+#[derive(Deserialize)]
+enum Incoming {
+    Ready,
+    Device(DeviceStatus),
+    Progress {
+        id: JobId,
+        progress: Progress,
+        #[serde(with = "serde_wasm_bindgen::preserve")]
+        partials: JsValue,
+        paused: bool,
+    },
+    Done {
+        id: JobId,
+        #[serde(with = "serde_wasm_bindgen::preserve")]
+        output: JsValue,
+        millis: f64,
+    },
+    Cancelled {
+        id: JobId,
+    },
+    Failed {
+        id: JobId,
+        failure: JobFailure,
+    },
+    Unreadable {
+        failure: JobFailure,
+    },
+}
+
+/// Job `J`'s `T` (its output or a partial result) from the worker's `{ "<JobName>": value }`; a
+/// value of another job is [`WorkerError::WrongOutput`], one that does not decode is
+/// [`WorkerError::Unreadable`]-like (its message says why).
+fn decode<J: JobSpec, T: serde::de::DeserializeOwned>(tagged: JsValue) -> Result<T, JobFailure> {
+    let value = js_sys::Reflect::get(&tagged, &J::NAME.into()).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() {
+        let got = if tagged.is_object() {
+            js_sys::Object::keys(tagged.unchecked_ref::<js_sys::Object>())
+                .get(0)
+                .as_string()
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        return Err(WorkerError::WrongOutput {
+            expected: J::NAME,
+            got,
+        }
+        .into());
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| {
+        WorkerError::WrongOutput {
+            expected: J::NAME,
+            got: format!("undecodable value ({e})"),
+        }
+        .into()
+    })
+}
+
 /// Starts a worker whose messages go to `inner` (its URL resolved against `document.baseURI`, so
 /// the site works from any sub-path).
 fn attach(weak: Weak<Inner>) -> Result<Worker, WorkerError> {
@@ -96,15 +160,15 @@ fn attach(weak: Weak<Inner>) -> Result<Worker, WorkerError> {
     let w = weak.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         let Some(inner) = w.upgrade() else { return };
-        match serde_wasm_bindgen::from_value::<FromWorker>(ev.data()) {
-            Ok(FromWorker::Ready) => {
+        match serde_wasm_bindgen::from_value::<Incoming>(ev.data()) {
+            Ok(Incoming::Ready) => {
                 inner.ready.set(true);
                 for msg in inner.queued.take() {
                     inner.post(&msg);
                 }
             }
-            Ok(FromWorker::Device(status)) => inner.device.set(status),
-            Ok(FromWorker::Unreadable { failure }) => web_sys::console::error_1(
+            Ok(Incoming::Device(status)) => inner.device.set(status),
+            Ok(Incoming::Unreadable { failure }) => web_sys::console::error_1(
                 &format!("scalelab: the worker could not read a message: {failure}").into(),
             ),
             Ok(msg) => dispatch(&inner, msg),
@@ -137,7 +201,7 @@ fn replace(inner: &Rc<Inner>, reason: &str) {
     for id in ids {
         dispatch(
             inner,
-            FromWorker::Failed {
+            Incoming::Failed {
                 id,
                 failure: WorkerError::WorkerCrashed {
                     reason: reason.to_string(),
@@ -231,27 +295,21 @@ impl ComputeWorker {
             on_event(JobEvent::Failed(e.into()));
             return id;
         }
-        let wrong = |got: &'static str| -> JobFailure {
-            WorkerError::WrongOutput {
-                expected: J::NAME,
-                got,
-            }
-            .into()
-        };
-        let callback = move |msg: FromWorker| -> bool {
+        let callback = move |msg: Incoming| -> bool {
             match msg {
-                FromWorker::Progress {
+                Incoming::Progress {
                     progress,
                     partials,
                     paused,
                     ..
                 } => {
-                    let mut typed = Vec::with_capacity(partials.len());
-                    for p in partials {
-                        match J::partial(p) {
+                    let partials: js_sys::Array = partials.unchecked_into();
+                    let mut typed = Vec::with_capacity(partials.length() as usize);
+                    for p in partials.iter() {
+                        match decode::<J, J::Partial>(p) {
                             Ok(p) => typed.push(p),
-                            Err(other) => {
-                                on_event(JobEvent::Failed(wrong(other)));
+                            Err(failure) => {
+                                on_event(JobEvent::Failed(failure));
                                 return false;
                             }
                         }
@@ -263,22 +321,22 @@ impl ComputeWorker {
                     });
                     true
                 }
-                FromWorker::Done { output, millis, .. } => {
-                    match J::output(output) {
+                Incoming::Done { output, millis, .. } => {
+                    match decode::<J, J::Output>(output) {
                         Ok(output) => on_event(JobEvent::Done { output, millis }),
-                        Err(other) => on_event(JobEvent::Failed(wrong(other))),
+                        Err(failure) => on_event(JobEvent::Failed(failure)),
                     }
                     false
                 }
-                FromWorker::Cancelled { .. } => {
+                Incoming::Cancelled { .. } => {
                     on_event(JobEvent::Cancelled);
                     false
                 }
-                FromWorker::Failed { failure, .. } => {
+                Incoming::Failed { failure, .. } => {
                     on_event(JobEvent::Failed(failure));
                     false
                 }
-                FromWorker::Ready | FromWorker::Device(_) | FromWorker::Unreadable { .. } => true,
+                Incoming::Ready | Incoming::Device(_) | Incoming::Unreadable { .. } => true,
             }
         };
         self.inner.jobs.borrow_mut().insert(id, Box::new(callback));
@@ -344,15 +402,15 @@ fn flush_later(inner: &Rc<Inner>) {
     );
 }
 
-fn dispatch(inner: &Inner, msg: FromWorker) {
+fn dispatch(inner: &Inner, msg: Incoming) {
     let id = match &msg {
-        FromWorker::Progress { id, .. }
-        | FromWorker::Done { id, .. }
-        | FromWorker::Cancelled { id }
-        | FromWorker::Failed { id, .. } => *id,
-        FromWorker::Ready | FromWorker::Device(_) | FromWorker::Unreadable { .. } => return,
+        Incoming::Progress { id, .. }
+        | Incoming::Done { id, .. }
+        | Incoming::Cancelled { id }
+        | Incoming::Failed { id, .. } => *id,
+        Incoming::Ready | Incoming::Device(_) | Incoming::Unreadable { .. } => return,
     };
-    let terminal = !matches!(msg, FromWorker::Progress { .. });
+    let terminal = !matches!(msg, Incoming::Progress { .. });
     // Take the callback out while it runs, so it may start or cancel other jobs.
     let Some(mut callback) = inner.jobs.borrow_mut().remove(&id) else {
         return;

@@ -190,7 +190,7 @@ pub enum WorkerError {
         /// The job's kind.
         expected: &'static str,
         /// The result's kind.
-        got: &'static str,
+        got: String,
     },
     /// A download was asked of a fit the worker no longer keeps.
     #[error("this fit's downloads are no longer in the worker (a newer fit replaced it, or the worker restarted); fit again, then download")]
@@ -301,9 +301,9 @@ pub enum DeviceStatus {
 /// for every request by the job registry ([`super::jobs`]).
 pub trait JobSpec: Sized + 'static {
     /// What the job gives when it is done.
-    type Output: 'static;
+    type Output: serde::de::DeserializeOwned + 'static;
     /// What the job streams while it runs.
-    type Partial: 'static;
+    type Partial: serde::de::DeserializeOwned + 'static;
     /// The job's name (its [`Job`] variant).
     const NAME: &'static str;
     /// Whether Pause, Resume and Step mean something for this job (it runs in units).
@@ -335,7 +335,7 @@ mod tests {
         assert!(worker.message.contains("boom") && worker.message.contains("run it again"));
         let wrong: JobFailure = WorkerError::WrongOutput {
             expected: "Fit",
-            got: "Kernel",
+            got: "Kernel".into(),
         }
         .into();
         assert_eq!(wrong.code, ErrorCode::Worker(WorkerErrorCode::WrongOutput));
