@@ -5,5 +5,7 @@ pub mod field;
 #[cfg(target_arch = "wasm32")]
 pub mod backend_chip;
 #[cfg(target_arch = "wasm32")]
+pub mod file_input;
+#[cfg(target_arch = "wasm32")]
 pub mod job_status;
 pub mod text_box;

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 use scalelab_core::CoreErrorCode;
 
 use super::{CalibratePage, Source, UploadedFile, BINNINGS};
 use crate::job::JobState;
 use crate::widgets::field::Field;
-use crate::widgets::text_box::{js_to_string, TextBox};
+use crate::widgets::file_input::{chosen_file, dropped_file, file_text};
+use crate::widgets::text_box::TextBox;
 use crate::worker::protocol::ErrorCode;
 
 /// Four rows whose temperature has a closed form: logits (3, 0) three times with labels 0, 0, 1
@@ -98,27 +98,18 @@ pub(super) fn DataPanel(
                         bytes: Arc::new(bytes),
                     });
                 }
-            } else if let Ok(v) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
-                // A file's text crosses into wasm in chunks, as a paste does.
-                if let Some(text) = js_to_string(v.unchecked_into()).await {
-                    page.set_text(text.into());
-                }
+            } else if let Some(text) = file_text(&file).await {
+                page.set_text(text.into());
             }
         });
     };
     let on_file = move |ev: leptos::ev::Event| {
-        let input: web_sys::HtmlInputElement = event_target(&ev);
-        if let Some(f) = input.files().and_then(|l| l.get(0)) {
+        if let Some(f) = chosen_file(&ev) {
             read_file(f);
         }
     };
     let on_drop = move |ev: web_sys::DragEvent| {
-        ev.prevent_default();
-        if let Some(f) = ev
-            .data_transfer()
-            .and_then(|d| d.files())
-            .and_then(|l| l.get(0))
-        {
+        if let Some(f) = dropped_file(&ev) {
             read_file(f);
         }
     };

@@ -8,8 +8,8 @@ use scalelab_core::fit::presets::Preset;
 
 use super::{FitPage, COLUMN_KEYS};
 use crate::format::fmt;
-use crate::widgets::text_box::{js_to_string, TextBox};
-use wasm_bindgen::JsCast;
+use crate::widgets::file_input::{chosen_file, dropped_file, file_text};
+use crate::widgets::text_box::TextBox;
 
 /// The roles each column menu fills, by the model inputs that need it.
 fn needed(role: &str, inputs: &[String]) -> bool {
@@ -31,27 +31,18 @@ pub(super) fn DataPanel(page: FitPage) -> impl IntoView {
     let prep = page.prep();
     let read_file = move |file: web_sys::File| {
         leptos::task::spawn_local(async move {
-            // A file's text crosses into wasm in chunks, as a paste does.
-            if let Ok(v) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
-                if let Some(text) = js_to_string(v.unchecked_into()).await {
-                    page.set_text(text.into());
-                }
+            if let Some(text) = file_text(&file).await {
+                page.set_text(text.into());
             }
         });
     };
     let on_file = move |ev: leptos::ev::Event| {
-        let input: web_sys::HtmlInputElement = event_target(&ev);
-        if let Some(f) = input.files().and_then(|l| l.get(0)) {
+        if let Some(f) = chosen_file(&ev) {
             read_file(f);
         }
     };
     let on_drop = move |ev: web_sys::DragEvent| {
-        ev.prevent_default();
-        if let Some(f) = ev
-            .data_transfer()
-            .and_then(|d| d.files())
-            .and_then(|l| l.get(0))
-        {
+        if let Some(f) = dropped_file(&ev) {
             read_file(f);
         }
     };
