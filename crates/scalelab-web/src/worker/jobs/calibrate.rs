@@ -193,50 +193,119 @@ fn at(s: &Scores<'_>, t: f64, req: &Analyse) -> Result<AtTemperature, CoreError>
     })
 }
 
-impl Analyse {
-    fn run(self) -> Result<Analysis, CoreError> {
+/// The analysis' steps, each one unit of work (Pause, Step and Cancel act between them): read the
+/// scores; fit T and trace NLL(T); everything at T = 1; everything at T*; the class-frequency
+/// forecaster.
+pub const ANALYSIS_STEPS: u64 = 5;
+
+/// The analysis in progress: what each finished step left.
+struct AnalyseTask {
+    req: Analyse,
+    set: Option<ScoreSet>,
+    fit: Option<(TemperatureFit, Vec<[f64; 2]>)>,
+    before: Option<AtTemperature>,
+    after: Option<AtTemperature>,
+    steps: u64,
+}
+
+impl AnalyseTask {
+    /// Runs the next step; `Some` with the analysis after the last.
+    fn step(&mut self) -> Result<Option<Analysis>, CoreError> {
+        let req = &self.req;
+        if self.set.is_none() {
+            self.set = Some(read(req.source.clone(), req.kind)?);
+            self.steps += 1;
+            return Ok(None);
+        }
+        let set = self.set.as_ref().expect("read above");
+        let logits = set.logits()?;
+        let s = Scores::new(&logits, set.classes, &set.labels)?;
+        self.steps += 1;
+        let Some((fit, _)) = &self.fit else {
+            let fit = fit_temperature(&s)?;
+            let t = fit.temperature;
+            // From T*/8 to 8·T*, log-spaced.
+            let curve = (0..CURVE_POINTS)
+                .map(|i| {
+                    let u = -3.0 + 6.0 * i as f64 / (CURVE_POINTS - 1) as f64;
+                    let tt = t * 2f64.powf(u);
+                    [tt, nll_at(&s, tt)]
+                })
+                .collect();
+            self.fit = Some((fit, curve));
+            return Ok(None);
+        };
+        let t = fit.temperature;
+        if self.before.is_none() {
+            self.before = Some(at(&s, 1.0, req)?);
+            return Ok(None);
+        }
+        if self.after.is_none() {
+            self.after = Some(at(&s, t, req)?);
+            return Ok(None);
+        }
+        let properness = properness(&s, t, &req.binning)?;
+        let (rows, classes, kind) = (set.len(), set.classes, set.kind);
+        let (fit, nll_curve) = self.fit.take().expect("fitted above");
+        Ok(Some(Analysis {
+            rows,
+            classes,
+            kind,
+            fit,
+            before: self.before.take().expect("scored above"),
+            after: self.after.take().expect("scored above"),
+            nll_curve,
+            properness,
+        }))
+    }
+}
+
+impl StartTask for Analyse {
+    fn start(self) -> Result<Box<dyn Task>, JobFailure> {
         if self.resamples > MAX_RESAMPLES {
             return Err(CoreError::OutOfRange {
                 what: "bootstrap resamples",
                 value: self.resamples as f64,
                 min: 0.0,
                 max: MAX_RESAMPLES as f64,
-            });
+            }
+            .into());
         }
         self.binning.check()?;
-        let set = read(self.source.clone(), self.kind)?;
-        let logits = set.logits()?;
-        let s = Scores::new(&logits, set.classes, &set.labels)?;
-        let fit = fit_temperature(&s)?;
-        let t = fit.temperature;
-        // From T*/8 to 8·T*, log-spaced.
-        let nll_curve = (0..CURVE_POINTS)
-            .map(|i| {
-                let u = -3.0 + 6.0 * i as f64 / (CURVE_POINTS - 1) as f64;
-                let tt = t * 2f64.powf(u);
-                [tt, nll_at(&s, tt)]
-            })
-            .collect();
-        Ok(Analysis {
-            rows: set.len(),
-            classes: set.classes,
-            kind: set.kind,
-            fit,
-            before: at(&s, 1.0, &self)?,
-            after: at(&s, t, &self)?,
-            nll_curve,
-            properness: properness(&s, t, &self.binning)?,
-        })
+        Ok(Box::new(AnalyseTask {
+            req: self,
+            set: None,
+            fit: None,
+            before: None,
+            after: None,
+            steps: 0,
+        }))
     }
 }
 
-impl StartTask for Analyse {
-    fn start(self) -> Result<Box<dyn Task>, JobFailure> {
-        Ok(Box::new(crate::worker::task::Once::new(move || {
-            self.run()
-                .map(Output::CalibrateAnalyse)
-                .map_err(JobFailure::from)
-        })))
+impl SyncTask for AnalyseTask {
+    fn slice(&mut self, budget: SliceBudget) -> Result<Slice, JobFailure> {
+        let (result, units) = budget.run(|b| -> Result<Option<Analysis>, CoreError> {
+            loop {
+                if let Some(done) = self.step()? {
+                    return Ok(Some(done));
+                }
+                if !b.unit_done() {
+                    return Ok(None);
+                }
+            }
+        });
+        match result? {
+            Some(analysis) => Ok(Slice::Done {
+                partials: Vec::new(),
+                output: Output::CalibrateAnalyse(analysis),
+            }),
+            None => Ok(Slice::More {
+                progress: Progress::new(Stage::Evaluating, self.steps, ANALYSIS_STEPS),
+                partials: Vec::new(),
+                units,
+            }),
+        }
     }
 }
 
@@ -348,6 +417,36 @@ mod tests {
         };
         let failure = run_to_end(bad.into_job().start().unwrap(), None).unwrap_err();
         assert!(format!("{failure:?}").contains("InvalidCsv"), "{failure:?}");
+        // Options are checked before any work.
+        let too_many = Analyse {
+            resamples: MAX_RESAMPLES + 1,
+            ..closed_form()
+        };
+        let failure = too_many.into_job().start().err().unwrap();
+        assert!(format!("{failure:?}").contains("OutOfRange"), "{failure:?}");
+    }
+
+    fn closed_form() -> Analyse {
+        Analyse {
+            source: ScoreSource::Csv("label,a,b\n0,3,0\n0,3,0\n1,3,0\n1,0,3\n".into()),
+            kind: None,
+            binning: Binning::EqualMass { bins: 3 },
+            resamples: 20,
+            seed: 7,
+        }
+    }
+
+    /// Stepped one unit at a time, the analysis takes its five steps and gives what it gives in
+    /// one go.
+    #[test]
+    fn the_analysis_runs_in_five_steps_and_stepping_changes_nothing() {
+        let (whole, _, one_slice) =
+            run_to_end(closed_form().into_job().start().unwrap(), None).unwrap();
+        let (stepped, _, slices) =
+            run_to_end(closed_form().into_job().start().unwrap(), Some(1)).unwrap();
+        assert_eq!((one_slice, slices), (1, ANALYSIS_STEPS as usize));
+        // Empty bins hold NaN, which is unequal to itself: compared as printed.
+        assert_eq!(format!("{whole:?}"), format!("{stepped:?}"));
     }
 
     /// Streamed one epoch per step, the experiment's epochs and result equal the core's run.
