@@ -91,13 +91,60 @@ pub fn parse_positive(text: &str, what: &'static str) -> Result<f64, CoreError> 
 }
 
 #[cfg(target_arch = "wasm32")]
-pub use component::Field;
+pub use component::{Field, Parsed};
 
 #[cfg(target_arch = "wasm32")]
 mod component {
     use crate::url_state::UrlState;
     use crate::widgets::text_box::TextBox;
     use leptos::prelude::*;
+    use scalelab_core::CoreError;
+
+    /// A field's raw text in the URL under its key (or its default) and what it parses to: the
+    /// default is written once, and the error shown beside the field is the parse's.
+    pub struct Parsed<T: Send + Sync + 'static> {
+        /// The raw text.
+        pub text: Signal<String>,
+        /// The parsed value, or why the text is wrong.
+        pub value: Memo<Result<T, CoreError>>,
+    }
+
+    impl<T: Send + Sync + 'static> Clone for Parsed<T> {
+        fn clone(&self) -> Self {
+            *self
+        }
+    }
+
+    impl<T: Send + Sync + 'static> Copy for Parsed<T> {}
+
+    impl<T: Clone + PartialEq + Send + Sync + 'static> Parsed<T> {
+        /// The field `key` of `url`, `default` when absent, read with `parse`.
+        pub fn new(
+            url: UrlState,
+            key: &'static str,
+            default: impl Into<String>,
+            parse: impl Fn(&str) -> Result<T, CoreError> + Send + Sync + 'static,
+        ) -> Parsed<T> {
+            let raw = url.read(key);
+            let default = default.into();
+            let text = Signal::derive(move || raw.get().unwrap_or_else(|| default.clone()));
+            Parsed {
+                text,
+                value: Memo::new(move |_| text.with(|t| parse(t))),
+            }
+        }
+
+        /// The value when the text is valid.
+        pub fn ok(&self) -> Option<T> {
+            self.value.get().ok()
+        }
+
+        /// The error to show beside the field.
+        pub fn error(&self) -> Signal<Option<String>> {
+            let value = self.value;
+            Signal::derive(move || value.with(|r| r.as_ref().err().map(|e| e.to_string())))
+        }
+    }
     use std::sync::Arc;
 
     /// A text field whose raw text lives in the URL under `key` (see [`UrlState::set`] for text

@@ -85,7 +85,6 @@ pub(super) fn DataPanel(
     kind_key: Signal<String>,
 ) -> impl IntoView {
     let url = page.url;
-    let raw = move |key, default| CalibratePage::raw(url, key, default);
     let read_file = move |file: web_sys::File| {
         let name = file.name();
         leptos::task::spawn_local(async move {
@@ -139,21 +138,6 @@ pub(super) fn DataPanel(
         })
     });
     let is = move |s: Source| move || page.source.get() == s;
-    let (rows_t, classes_t, scale_t, seed_t) = (
-        raw("rows", "10000"),
-        raw("classes", "10"),
-        raw("scale", "6"),
-        raw("seed", "1"),
-    );
-    let (bins_t, resamples_t) = (raw("bins", "15"), raw("res", "200"));
-    let err = |m: super::Parsed<_>| {
-        Signal::derive(move || {
-            m.with(|r: &Result<usize, _>| r.as_ref().err().map(|e| e.to_string()))
-        })
-    };
-    let scale_error =
-        Signal::derive(move || page.scale.with(|r| r.as_ref().err().map(|e| e.to_string())));
-
     view! {
         <section class="panel" aria-labelledby="cal-data-heading">
             <h2 id="cal-data-heading">"Scores"</h2>
@@ -182,10 +166,10 @@ pub(super) fn DataPanel(
             <Show when=is(Source::Synthetic)>
                 <p class="hint">"Logits z = scale·(g + 3u·e_y), with g a standard normal vector, u a standard normal number and e_y the label's one-hot, seeded: the larger the scale, the more overconfident (T* ≈ 2.6 at scale 6 with 10 classes)."</p>
                 <div class="controls">
-                    <Field key="rows" label="Rows" text=rows_t error=err(page.rows) id_prefix="cal-" hint="10 to 1 000 000" />
-                    <Field key="classes" label="Classes" text=classes_t error=err(page.classes) id_prefix="cal-" hint="2 to 10 000" />
-                    <Field key="scale" label="Logit scale" text=scale_t error=scale_error id_prefix="cal-" hint="> 3 overconfident" />
-                    <Field key="seed" label="Seed" text=seed_t error=err(page.seed) id_prefix="cal-" />
+                    <Field key="rows" label="Rows" text=page.rows.text error=page.rows.error() id_prefix="cal-" hint="10 to 1 000 000" />
+                    <Field key="classes" label="Classes" text=page.classes.text error=page.classes.error() id_prefix="cal-" hint="2 to 10 000" />
+                    <Field key="scale" label="Logit scale" text=page.scale.text error=page.scale.error() id_prefix="cal-" hint="> 3 overconfident" />
+                    <Field key="seed" label="Seed" text=page.seed.text error=page.seed.error() id_prefix="cal-" />
                 </div>
             </Show>
             <Show when=is(Source::File)>
@@ -216,8 +200,8 @@ pub(super) fn DataPanel(
                         {BINNINGS.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
                     </select>
                 </div>
-                <Field key="bins" label="Bins" text=bins_t error=err(page.bins) id_prefix="cal-" hint="1 to 1000" />
-                <Field key="res" label="Bootstrap resamples" text=resamples_t error=err(page.resamples) id_prefix="cal-" hint="0 (none) to 5000" />
+                <Field key="bins" label="Bins" text=page.bins.text error=page.bins.error() id_prefix="cal-" hint="1 to 1000" />
+                <Field key="res" label="Bootstrap resamples" text=page.resamples.text error=page.resamples.error() id_prefix="cal-" hint="0 (none) to 5000" />
             </div>
         </section>
     }

@@ -18,11 +18,10 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use scalelab_core::calibrate::binning::{Binning, EdgeConvention};
 use scalelab_core::io::scores::ScoreKind;
-use scalelab_core::CoreError;
 
 use crate::job::{use_job, JobHandle};
 use crate::url_state::UrlState;
-use crate::widgets::field::{parse_in_range, parse_whole};
+use crate::widgets::field::{parse_in_range, parse_whole, Parsed};
 use crate::worker::jobs::calibrate::{Analyse, ScoreSource, MAX_RESAMPLES};
 
 /// Largest number of rows (and classes) of a generated set; the worker also bounds rows × classes.
@@ -30,9 +29,6 @@ const MAX_SYNTHETIC_ROWS: usize = 1_000_000;
 const MAX_SYNTHETIC_CLASSES: usize = 10_000;
 /// Most bins a diagram may have.
 const MAX_BINS: usize = 1000;
-
-/// A field's text and what it parses to.
-type Parsed<T> = Memo<Result<T, CoreError>>;
 
 /// The binnings offered, by URL value, with their labels.
 const BINNINGS: [(&str, &str); 5] = [
@@ -116,12 +112,6 @@ pub(super) struct CalibratePage {
 }
 
 impl CalibratePage {
-    /// A field's raw text in the URL under `key`, or `default`.
-    pub fn raw(url: UrlState, key: &'static str, default: &'static str) -> Signal<String> {
-        let r = url.read(key);
-        Signal::derive(move || r.get().unwrap_or_else(|| default.to_string()))
-    }
-
     /// Replaces the scores with `text` (pasted, typed, uploaded or dropped).
     pub fn set_text(&self, text: Arc<str>) {
         self.file.set(None);
@@ -143,27 +133,31 @@ impl CalibratePage {
 #[component]
 pub fn CalibrateLab() -> impl IntoView {
     let url = UrlState::get();
-    let raw = move |key, default| CalibratePage::raw(url, key, default);
+    let raw = move |key: &'static str, default: &'static str| {
+        let r = url.read(key);
+        Signal::derive(move || r.get().unwrap_or_else(|| default.to_string()))
+    };
     let source_text = raw("src", "synthetic");
     let source = Memo::new(move |_| Source::from_key(&source_text.get()));
-    let (rows_t, classes_t, scale_t, seed_t) = (
-        raw("rows", "10000"),
-        raw("classes", "10"),
-        raw("scale", "6"),
-        raw("seed", "1"),
-    );
-    let (bins_t, resamples_t, slider_t) = (raw("bins", "15"), raw("res", "200"), raw("tt", "1"));
-    let rows = Memo::new(move |_| rows_t.with(|t| parse_whole(t, "rows", 10, MAX_SYNTHETIC_ROWS)));
-    let classes =
-        Memo::new(move |_| classes_t.with(|t| parse_whole(t, "classes", 2, MAX_SYNTHETIC_CLASSES)));
-    let scale = Memo::new(move |_| scale_t.with(|t| parse_in_range(t, "logit scale", 0.01, 100.0)));
-    let seed = Memo::new(move |_| seed_t.with(|t| parse_whole(t, "seed", 0, u32::MAX as usize)));
-    let bins = Memo::new(move |_| bins_t.with(|t| parse_whole(t, "bins", 1, MAX_BINS)));
-    let resamples = Memo::new(move |_| {
-        resamples_t.with(|t| parse_whole(t, "bootstrap resamples", 0, MAX_RESAMPLES))
+    let rows = Parsed::new(url, "rows", "10000", |t| {
+        parse_whole(t, "rows", 10, MAX_SYNTHETIC_ROWS)
     });
-    let slider =
-        Memo::new(move |_| slider_t.with(|t| parse_in_range(t, "temperature", 0.01, 100.0)));
+    let classes = Parsed::new(url, "classes", "10", |t| {
+        parse_whole(t, "classes", 2, MAX_SYNTHETIC_CLASSES)
+    });
+    let scale = Parsed::new(url, "scale", "6", |t| {
+        parse_in_range(t, "logit scale", 0.01, 100.0)
+    });
+    let seed = Parsed::new(url, "seed", "1", |t| {
+        parse_whole(t, "seed", 0, u32::MAX as usize)
+    });
+    let bins = Parsed::new(url, "bins", "15", |t| parse_whole(t, "bins", 1, MAX_BINS));
+    let resamples = Parsed::new(url, "res", "200", |t| {
+        parse_whole(t, "bootstrap resamples", 0, MAX_RESAMPLES)
+    });
+    let slider = Parsed::new(url, "tt", "1", |t| {
+        parse_in_range(t, "temperature", 0.01, 100.0)
+    });
     let page = CalibratePage {
         url,
         source,
@@ -183,12 +177,12 @@ pub fn CalibrateLab() -> impl IntoView {
     // The request, once every field it reads is valid (a bad field shows its error and the last
     // analysis stays on screen).
     let request = Memo::new(move |_| -> Option<Analyse> {
-        let seed = seed.get().ok()?;
+        let seed = seed.ok()?;
         let src = match source.get() {
             Source::Synthetic => ScoreSource::Synthetic {
-                rows: rows.get().ok()?,
-                classes: classes.get().ok()?,
-                scale: scale.get().ok()?,
+                rows: rows.ok()?,
+                classes: classes.ok()?,
+                scale: scale.ok()?,
                 seed: seed as u64,
             },
             Source::Text => {
@@ -208,8 +202,8 @@ pub fn CalibrateLab() -> impl IntoView {
                 "probabilities" => Some(ScoreKind::Probabilities),
                 _ => None,
             },
-            binning: binning(&binning_key.get(), bins.get().ok()?),
-            resamples: resamples.get().ok()?,
+            binning: binning(&binning_key.get(), bins.ok()?),
+            resamples: resamples.ok()?,
             seed: seed as u64,
         })
     });

@@ -6,13 +6,12 @@
 
 use leptos::prelude::*;
 use scalelab_core::calibrate::overlap::{EpochReport, OverlapConfig, Training};
-use scalelab_core::CoreError;
 
 use crate::format::fmt;
 use crate::job::use_job;
 use crate::plot::{Chart, ChartSpec, ScaleKind, Series, SeriesKind, PALETTE};
 use crate::url_state::UrlState;
-use crate::widgets::field::{parse_in_range, parse_whole, Field};
+use crate::widgets::field::{parse_in_range, parse_whole, Field, Parsed};
 use crate::widgets::job_status::JobStatus;
 use crate::worker::jobs::calibrate::Overlap;
 
@@ -26,45 +25,39 @@ fn defaults() -> OverlapConfig {
     }
 }
 
-fn error<T>(m: Memo<Result<T, CoreError>>) -> Signal<Option<String>>
-where
-    T: Send + Sync + 'static,
-{
-    Signal::derive(move || m.with(|r| r.as_ref().err().map(|e| e.to_string())))
-}
-
 /// The experiment's panel.
 #[component]
 pub(super) fn OverlapPanel() -> impl IntoView {
     let url = UrlState::get();
     let d = defaults();
-    let raw = move |key, default: String| {
-        let r = url.read(key);
-        Signal::derive(move || r.get().unwrap_or_else(|| default.clone()))
-    };
-    let sep_t = raw("ov_mu", d.separation.to_string());
-    let noise_t = raw("ov_noise", d.label_noise.to_string());
-    let samples_t = raw("ov_n", d.samples.to_string());
-    let hidden_t = raw("ov_h", d.hidden[0].to_string());
-    let epochs_t = raw("ov_ep", d.epochs.to_string());
-    let seed_t = raw("ov_seed", d.seed.to_string());
-    let training_t = raw("ov_train", "erm".to_string());
-    let sep =
-        Memo::new(move |_| sep_t.with(|t| parse_in_range(t, "class separation μ", 0.0, 100.0)));
-    let noise = Memo::new(move |_| noise_t.with(|t| parse_in_range(t, "label noise", 0.0, 0.9)));
-    let samples = Memo::new(move |_| samples_t.with(|t| parse_whole(t, "samples", 100, 100_000)));
-    let hidden = Memo::new(move |_| hidden_t.with(|t| parse_whole(t, "hidden width", 1, 2048)));
-    let epochs = Memo::new(move |_| epochs_t.with(|t| parse_whole(t, "epochs", 1, 5000)));
-    let seed = Memo::new(move |_| seed_t.with(|t| parse_whole(t, "seed", 0, u32::MAX as usize)));
+    let sep = Parsed::new(url, "ov_mu", d.separation.to_string(), |t| {
+        parse_in_range(t, "class separation μ", 0.0, 100.0)
+    });
+    let noise = Parsed::new(url, "ov_noise", d.label_noise.to_string(), |t| {
+        parse_in_range(t, "label noise", 0.0, 0.9)
+    });
+    let samples = Parsed::new(url, "ov_n", d.samples.to_string(), |t| {
+        parse_whole(t, "samples", 100, 100_000)
+    });
+    let hidden = Parsed::new(url, "ov_h", d.hidden[0].to_string(), |t| {
+        parse_whole(t, "hidden width", 1, 2048)
+    });
+    let epochs = Parsed::new(url, "ov_ep", d.epochs.to_string(), |t| {
+        parse_whole(t, "epochs", 1, 5000)
+    });
+    let seed = Parsed::new(url, "ov_seed", d.seed.to_string(), |t| {
+        parse_whole(t, "seed", 0, u32::MAX as usize)
+    });
+    let training_t = url.read("ov_train");
     let config = Memo::new(move |_| -> Option<OverlapConfig> {
         Some(OverlapConfig {
-            separation: sep.get().ok()?,
-            label_noise: noise.get().ok()?,
-            samples: samples.get().ok()?,
-            hidden: vec![hidden.get().ok()?],
-            epochs: epochs.get().ok()?,
-            seed: seed.get().ok()? as u64,
-            training: match training_t.get().as_str() {
+            separation: sep.ok()?,
+            label_noise: noise.ok()?,
+            samples: samples.ok()?,
+            hidden: vec![hidden.ok()?],
+            epochs: epochs.ok()?,
+            seed: seed.ok()? as u64,
+            training: match training_t.get().as_deref().unwrap_or("erm") {
                 "mixup" => Training::Mixup {
                     points: 2,
                     alpha: 1.0,
@@ -169,17 +162,17 @@ pub(super) fn OverlapPanel() -> impl IntoView {
                 <div class="field">
                     <label for="ov-train">"Training"</label>
                     <select id="ov-train" on:change=move |ev| url.set("ov_train", Some(event_target_value(&ev)))
-                        prop:value=move || training_t.get()>
+                        prop:value=move || training_t.get().unwrap_or_else(|| "erm".into())>
                         <option value="erm">"ERM (cross-entropy)"</option>
                         <option value="mixup">"2-point Mixup (α = 1)"</option>
                     </select>
                 </div>
-                <Field key="ov_mu" label="Separation μ" text=sep_t error=error(sep) hint="0 (full overlap) to 100" />
-                <Field key="ov_noise" label="Label noise" text=noise_t error=error(noise) hint="0 to 0.9" />
-                <Field key="ov_n" label="Samples" text=samples_t error=error(samples) hint="100 to 100 000" />
-                <Field key="ov_h" label="Hidden width" text=hidden_t error=error(hidden) hint="1 to 2048" />
-                <Field key="ov_ep" label="Epochs" text=epochs_t error=error(epochs) hint="1 to 5000" />
-                <Field key="ov_seed" label="Seed" text=seed_t error=error(seed) />
+                <Field key="ov_mu" label="Separation μ" text=sep.text error=sep.error() hint="0 (full overlap) to 100" />
+                <Field key="ov_noise" label="Label noise" text=noise.text error=noise.error() hint="0 to 0.9" />
+                <Field key="ov_n" label="Samples" text=samples.text error=samples.error() hint="100 to 100 000" />
+                <Field key="ov_h" label="Hidden width" text=hidden.text error=hidden.error() hint="1 to 2048" />
+                <Field key="ov_ep" label="Epochs" text=epochs.text error=epochs.error() hint="1 to 5000" />
+                <Field key="ov_seed" label="Seed" text=seed.text error=seed.error() />
                 <div class="field sweep-actions">
                     <button type="button" id="ov-run" disabled=move || config.with(|c| c.is_none()) on:click=move |_| run()>"Train"</button>
                 </div>

@@ -284,18 +284,15 @@ pub(super) fn ResultPanel(page: CalibratePage) -> impl IntoView {
         ),
     });
     let slider = page.slider;
-    let slider_text = CalibratePage::raw(url, "tt", "1");
-    let slider_error =
-        Signal::derive(move || slider.with(|r| r.as_ref().err().map(|e| e.to_string())));
     let curve_chart = Signal::derive(move || match out.get() {
-        Some(a) => nll_chart(&a, slider.get().ok()),
+        Some(a) => nll_chart(&a, slider.ok()),
         None => ChartSpec::pending(
             "Mean NLL against the temperature",
             "The curve appears when the analysis is done.",
         ),
     });
     let slider_readout = move || {
-        let t = slider.get().ok()?;
+        let t = slider.ok()?;
         out.with(|a| {
             let a = a.as_ref()?;
             Some(match nll_on_curve(&a.nll_curve, t) {
@@ -444,14 +441,14 @@ pub(super) fn ResultPanel(page: CalibratePage) -> impl IntoView {
                 <div class="field wide">
                     <label for="cal-t-slider">"Temperature (log scale)"</label>
                     <input id="cal-t-slider" type="range" min="-2" max="2" step="0.001"
-                        prop:value=move || slider.get().map(|t| t.log10()).unwrap_or(0.0).to_string()
+                        prop:value=move || slider.ok().map(|t| t.log10()).unwrap_or(0.0).to_string()
                         on:input=move |ev| {
                             if let Ok(v) = event_target_value(&ev).parse::<f64>() {
                                 url.set("tt", Some(format!("{:.4}", 10f64.powf(v))));
                             }
                         } />
                 </div>
-                <Field key="tt" label="T" text=slider_text error=slider_error id_prefix="cal-" hint="0.01 to 100" />
+                <Field key="tt" label="T" text=slider.text error=slider.error() id_prefix="cal-" hint="0.01 to 100" />
             </div>
             <p id="cal-slider-readout">{slider_readout}</p>
             <Chart spec=curve_chart id="cal-nll" />

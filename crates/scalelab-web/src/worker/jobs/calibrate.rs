@@ -436,6 +436,81 @@ mod tests {
         }
     }
 
+    /// Every combination of the page's options (binning kind, bins, the values' kind, resamples) on
+    /// small valid data gives an analysis or a typed error, never a panic.
+    #[test]
+    fn every_option_combination_gives_an_analysis_or_a_typed_error() {
+        let sources = [
+            ScoreSource::Csv("label,a,b\n0,3,0\n0,3,0\n1,3,0\n1,0,3\n".into()),
+            ScoreSource::Csv(
+                "label,a,b,c\n0,0.7,0.2,0.1\n1,0.3,0.6,0.1\n2,0.2,0.2,0.6\n0,0.5,0.25,0.25\n"
+                    .into(),
+            ),
+            ScoreSource::Synthetic {
+                rows: 30,
+                classes: 3,
+                scale: 2.0,
+                seed: 3,
+            },
+        ];
+        let (mut ok, mut failed) = (0, 0);
+        for source in &sources {
+            for kind in [
+                None,
+                Some(ScoreKind::Logits),
+                Some(ScoreKind::Probabilities),
+            ] {
+                for bins in [1, 2, 15] {
+                    let binnings = [
+                        Binning::EqualWidth {
+                            bins,
+                            edges: EdgeConvention::UpperClosed,
+                        },
+                        Binning::EqualWidth {
+                            bins,
+                            edges: EdgeConvention::LowerClosed,
+                        },
+                        Binning::EqualMass { bins },
+                        Binning::SklearnUniform { bins },
+                        Binning::SklearnQuantile { bins },
+                        Binning::EqualMassMidpoints { bins },
+                    ];
+                    for binning in binnings {
+                        for resamples in [0, 3] {
+                            let job = Analyse {
+                                source: source.clone(),
+                                kind,
+                                binning,
+                                resamples,
+                                seed: 5,
+                            };
+                            match job.into_job().start().and_then(|t| run_to_end(t, None)) {
+                                Ok((Output::CalibrateAnalyse(a), _, _)) => {
+                                    assert!(a.fit.temperature > 0.0);
+                                    ok += 1;
+                                }
+                                Ok((other, _, _)) => panic!("{other:?}"),
+                                Err(f) => {
+                                    assert!(
+                                        matches!(
+                                            f.code,
+                                            crate::worker::protocol::ErrorCode::Core(_)
+                                        ),
+                                        "{f:?}"
+                                    );
+                                    failed += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Probabilities read as logits and logits as probabilities are refused or analysed; some
+        // of each must happen (the test would pass vacuously otherwise).
+        assert!(ok > 0 && failed > 0, "{ok} analyses, {failed} errors");
+    }
+
     /// Stepped one unit at a time, the analysis takes its five steps and gives what it gives in
     /// one go.
     #[test]
