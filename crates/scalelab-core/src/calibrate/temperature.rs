@@ -77,6 +77,29 @@ pub fn nll_at(scores: &Scores<'_>, t: f64) -> f64 {
     nll_derivatives(scores, 1.0 / t).0
 }
 
+/// The mean NLL at `points` temperatures log-spaced from `t / 8` to `8 t` (`[T, NLL]` pairs,
+/// `t` itself in the middle when `points` is odd).
+pub fn nll_curve(scores: &Scores<'_>, t: f64, points: usize) -> Vec<[f64; 2]> {
+    let last = points.saturating_sub(1).max(1) as f64;
+    (0..points)
+        .map(|i| {
+            let tt = t * 2f64.powf(-3.0 + 6.0 * i as f64 / last);
+            [tt, nll_at(scores, tt)]
+        })
+        .collect()
+}
+
+/// The mean NLL at `t` read off a [`nll_curve`] (linear in ln T between its points), or `None`
+/// off the curve.
+pub fn nll_on_curve(curve: &[[f64; 2]], t: f64) -> Option<f64> {
+    let i = curve
+        .windows(2)
+        .position(|w| w[0][0] <= t && t <= w[1][0])?;
+    let ([t0, y0], [t1, y1]) = (curve[i], curve[i + 1]);
+    let u = (t.ln() - t0.ln()) / (t1.ln() - t0.ln());
+    Some(y0 + u * (y1 - y0))
+}
+
 /// The NLL-optimal temperature (module docs).
 ///
 /// Errors: [`CoreError::NoOptimalTemperature`] when the optimum is not a finite positive `T`:

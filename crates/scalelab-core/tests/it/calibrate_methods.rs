@@ -585,3 +585,38 @@ fn at_full_overlap_a_run_can_have_no_finite_temperature_and_says_so() {
         "{none} of 20 seeds without a temperature"
     );
 }
+
+/// The NLL(T) curve of the closed-form set (logits (3, 0) ×3, labels 0, 0, 1; (0, 3), label 1):
+/// NLL(T) = −[3 ln σ(3/T) + ln(1 − σ(3/T))]/4 by hand; its middle point is T* = 3/ln 3, and the
+/// slider's reading is linear in ln T between points.
+#[test]
+fn the_nll_curve_is_log_spaced_around_t_and_read_linearly_in_ln_t() {
+    use scalelab_core::calibrate::temperature::{nll_curve, nll_on_curve};
+    use scalelab_core::calibrate::Scores;
+    let logits = [3.0, 0.0, 3.0, 0.0, 3.0, 0.0, 0.0, 3.0];
+    let labels = [0, 0, 1, 1];
+    let s = Scores::new(&logits, 2, &labels).unwrap();
+    let t_star = 3.0 / 3f64.ln();
+    let curve = nll_curve(&s, t_star, 81);
+    assert_eq!(curve.len(), 81);
+    assert!(
+        (curve[0][0] - t_star / 8.0).abs() < 1e-12 && (curve[80][0] - 8.0 * t_star).abs() < 1e-12
+    );
+    // ln σ(x) = −ln(1 + e^−x), ln(1 − σ(x)) = −x − ln(1 + e^−x), without cancellation.
+    let by_hand = |t: f64| {
+        let x = 3.0 / t;
+        let log1p = (-x).exp().ln_1p();
+        (3.0 * log1p + x + log1p) / 4.0
+    };
+    for [t, v] in &curve {
+        assert!((v - by_hand(*t)).abs() < 1e-13, "T = {t}");
+    }
+    assert!(
+        (curve[40][0] - t_star).abs() < 1e-12 && (curve[40][1] - 0.5623351446188083).abs() < 1e-13
+    );
+    let two = [[1.0, 2.0], [4.0, 4.0]];
+    // ln 2 is halfway from ln 1 to ln 4.
+    assert!((nll_on_curve(&two, 2.0).unwrap() - 3.0).abs() < 1e-12);
+    assert_eq!(nll_on_curve(&two, 5.0), None);
+    assert_eq!(nll_on_curve(&two, 0.5), None);
+}

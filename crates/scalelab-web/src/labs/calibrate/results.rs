@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use scalelab_core::calibrate::bootstrap::{MetricInterval, MetricIntervals};
 use scalelab_core::calibrate::conventions::Convention;
 use scalelab_core::calibrate::metrics::MetricReport;
+use scalelab_core::calibrate::temperature::nll_on_curve;
 use scalelab_core::io::scores::ScoreKind;
 
 use super::CalibratePage;
@@ -15,7 +16,7 @@ use crate::format::fmt;
 use crate::plot::{Chart, ChartSpec, ScaleKind, Series, SeriesKind, PALETTE};
 use crate::widgets::field::Field;
 use crate::widgets::job_status::JobStatus;
-use crate::worker::jobs::calibrate::{nll_on_curve, Analysis, AtTemperature};
+use crate::worker::jobs::calibrate::{Analysis, AtTemperature};
 
 type Metric = (
     &'static str,

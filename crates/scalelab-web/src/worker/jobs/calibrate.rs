@@ -11,7 +11,7 @@ use scalelab_core::calibrate::metrics::{metric_report, top_label_pass, MetricRep
 use scalelab_core::calibrate::overlap::{EpochReport, OverlapConfig, OverlapResult, OverlapRun};
 use scalelab_core::calibrate::properness::{properness, Properness};
 use scalelab_core::calibrate::synthetic::synthetic_logits;
-use scalelab_core::calibrate::temperature::{fit_temperature, nll_at, TemperatureFit};
+use scalelab_core::calibrate::temperature::{fit_temperature, nll_curve, TemperatureFit};
 use scalelab_core::calibrate::Scores;
 use scalelab_core::io::scores::{
     check_file_size, scores_from_csv, scores_from_json, scores_from_npz, ScoreKind, ScoreSet,
@@ -110,17 +110,6 @@ pub struct Analysis {
     pub nll_curve: Vec<[f64; 2]>,
     /// The scaled model against the class-frequency forecaster (ECE is not a proper score).
     pub properness: Properness,
-}
-
-/// The mean NLL at `t` read off an [`Analysis::nll_curve`] (linear in ln T between its points),
-/// or `None` off the curve.
-pub fn nll_on_curve(curve: &[[f64; 2]], t: f64) -> Option<f64> {
-    let i = curve
-        .windows(2)
-        .position(|w| w[0][0] <= t && t <= w[1][0])?;
-    let ([t0, y0], [t1, y1]) = (curve[i], curve[i + 1]);
-    let u = (t.ln() - t0.ln()) / (t1.ln() - t0.ln());
-    Some(y0 + u * (y1 - y0))
 }
 
 /// Most resamples of the analysis' intervals.
@@ -223,15 +212,7 @@ impl AnalyseTask {
         self.steps += 1;
         let Some((fit, _)) = &self.fit else {
             let fit = fit_temperature(&s)?;
-            let t = fit.temperature;
-            // From T*/8 to 8·T*, log-spaced.
-            let curve = (0..CURVE_POINTS)
-                .map(|i| {
-                    let u = -3.0 + 6.0 * i as f64 / (CURVE_POINTS - 1) as f64;
-                    let tt = t * 2f64.powf(u);
-                    [tt, nll_at(&s, tt)]
-                })
-                .collect();
+            let curve = nll_curve(&s, fit.temperature, CURVE_POINTS);
             self.fit = Some((fit, curve));
             return Ok(None);
         };
@@ -395,15 +376,6 @@ mod tests {
         // and its NLL ln 2 (by hand).
         let f = a.properness.frequency_forecaster;
         assert!(f.ece.abs() < 1e-12 && (f.nll - 2f64.ln()).abs() < 1e-12);
-    }
-
-    #[test]
-    fn the_slider_reads_the_curve_linearly_in_ln_t() {
-        let curve = [[1.0, 2.0], [4.0, 4.0]];
-        // ln 2 is halfway from ln 1 to ln 4.
-        assert!((nll_on_curve(&curve, 2.0).unwrap() - 3.0).abs() < 1e-12);
-        assert_eq!(nll_on_curve(&curve, 5.0), None);
-        assert_eq!(nll_on_curve(&curve, 0.5), None);
     }
 
     #[test]
