@@ -63,7 +63,7 @@ test("the closed-form preset: T* = 3 / ln 3 and every number by hand; the slider
   close(analysis.fit.temperature, tStar, 1e-9, "exported T*");
   const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#cal-export-csv")]);
   const lines = (await readFile(await csv.path(), "utf8")).trim().split("\n");
-  assert.equal(lines.length, 12);
+  assert.equal(lines.length, 15, "a header and 14 metrics");
   assert.match(lines.find((l) => l.startsWith("ece,")), /^ece,0\.2025741/);
   // The link carries the data (short enough) and the fields: opened afresh, it shows the same
   // analysis (a new page, not a reload, which would abort the first page's favicon request).
@@ -145,6 +145,75 @@ test("a netcal example file uploaded (.npz) matches scikit-learn's Murphy decomp
     assert.deepEqual(small.problems, []);
     await small.context.close();
   }
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("conventions on the page: the torchmetrics docstring, which bin a sample is in, ECE against the bins; every method on a held-out split", async () => {
+  const { page, context, problems } = await openPage(browser, origin);
+  await page.goto(origin + "/?lab=calibrate");
+  await waitState(page, ["done"]);
+  // torchmetrics' multiclass docstring (science.md §7 item 11): 3 bins [lo, hi), ECE 0.2000,
+  // RMS 0.2082, MCE 0.2333, in the metric table (its binning chosen by the preset) and in the
+  // torchmetrics row of the convention matrix.
+  await page.selectOption("#cal-preset", "torchmetrics_multiclass");
+  await page.waitForFunction(() => /^4 rows × 3 classes \(probabilities\)/.test(document.querySelector("#cal-status")?.textContent));
+  assert.equal(await page.inputValue("#cal-bin"), "equal_width_torchmetrics");
+  close(await cell(page, "cal-metrics", "data-metric", "ece", "before"), 0.2, 1e-12, "ECE");
+  close(await cell(page, "cal-metrics", "data-metric", "rms", "before"), 0.2082, 1e-4, "RMS");
+  close(await cell(page, "cal-metrics", "data-metric", "mce", "before"), 0.2333, 1e-4, "MCE");
+  close(await cell(page, "cal-conventions", "data-convention", "torchmetrics", "ece-before"), 0.2, 1e-12, "matrix ECE");
+  close(await cell(page, "cal-conventions", "data-convention", "torchmetrics", "rms-before"), 0.2082, 1e-4, "matrix RMS");
+  close(await cell(page, "cal-conventions", "data-convention", "torchmetrics", "mce-before"), 0.2333, 1e-4, "matrix MCE");
+  assert.equal(await page.textContent('#cal-metrics tr[data-metric="binary_ece"] td[data-col="before"]'), "—", "three classes: no binary convention");
+  // Edge cases by hand, 4 bins: row 0 has confidence exactly 1 (logits 0 and −800), row 1 exactly
+  // 1/2 (equal logits). 1 is in Guo's last bin (0.75, 1] and torchmetrics' extra bin; 1/2 is in
+  // Guo's (0.25, 0.5] (bin 2 of 4) and torchmetrics' [0.5, 0.75) (bin 3).
+  await page.selectOption("#cal-kind", "logits");
+  await page.selectOption("#cal-bin", "equal_width");
+  await page.fill("#cal-bins", "4");
+  await page.fill("#cal-data", "label,a,b\n0,0,-800\n1,0,0\n0,2,0\n1,0,3\n1,1,0\n");
+  await page.waitForFunction(() => /^5 rows × 2 classes/.test(document.querySelector("#cal-status")?.textContent));
+  const bin = (conv, col) => page.textContent(`#cal-sample tr[data-convention="${conv}"] td[data-col="${col}"]`);
+  await page.waitForFunction(() => /^Row 0: label 0, predicted 0 \(correct\); top-label confidence 1 at T = 1/.test(document.querySelector("#cal-sample-summary")?.textContent));
+  assert.equal(await bin("guo", "bin-before"), "4");
+  assert.equal(await bin("guo", "edges-before"), "0.7500 – 1.0000");
+  assert.equal(await bin("torchmetrics", "bin-before"), "5");
+  assert.equal(await bin("torchmetrics", "edges-before"), "extra bin: conf = 1");
+  await page.fill("#cal-row", "1");
+  await page.waitForFunction(() => /^Row 1: label 1, predicted 0 \(wrong\); top-label confidence 0.5 at T = 1, 0.5 at T\*/.test(document.querySelector("#cal-sample-summary")?.textContent));
+  assert.equal(await bin("guo", "bin-before"), "2");
+  assert.equal(await bin("guo", "edges-before"), "0.2500 – 0.5000");
+  assert.equal(await bin("torchmetrics", "bin-after"), "3");
+  assert.equal(await bin("netcal", "bin-after"), "3");
+  await page.fill("#cal-row", "5");
+  await page.waitForFunction(() => /past the last row \(4\)/.test(document.querySelector("#row-error")?.textContent));
+  assert.equal(await page.inputValue("#cal-row"), "5", "the text stays");
+  // Two classes: the binary convention p(y = 1) is reported.
+  assert.notEqual(await page.textContent('#cal-metrics tr[data-metric="binary_ece"] td[data-col="before"]'), "—");
+  // ECE against the number of bins: one line per convention, M = 1 … 30.
+  assert.equal(await page.locator('[data-chart="cal-bins-before"] path[data-series]').count() >= 5, true);
+  // Every method on a held-out split of the overconfident preset.
+  await page.selectOption("#cal-preset", "overconfident");
+  await page.waitForFunction(() => /^10000 rows × 10 classes/.test(document.querySelector("#cal-status")?.textContent), null, { timeout: 120_000 });
+  await page.fill("#cm-lam", "-1");
+  await page.waitForFunction(() => document.querySelector("#lam-error")?.textContent.includes("out of range"));
+  assert.equal(await page.isDisabled("#cm-run"), true, "no comparison with a bad field");
+  await page.fill("#cm-lam", "0.01");
+  await page.click("#cm-run");
+  await waitState(page, ["done"], "cm", 180_000);
+  assert.match(await page.textContent("#cm-status"), /5000 calibration rows, scored on 5000 test rows/);
+  assert.equal(await page.locator("#cm-table tbody tr").count(), 6);
+  const ece = (m) => cell(page, "cm-table", "data-method", m, "ece");
+  // The generated logits are overconfident at scale 6: every method lowers the test ECE.
+  const raw = await ece("uncalibrated");
+  for (const m of ["temperature", "vector_scaling", "matrix_scaling", "histogram_binning", "isotonic"]) {
+    assert.ok((await ece(m)) < raw / 2, `${m}: ${await ece(m)} vs ${raw}`);
+  }
+  assert.equal(await page.textContent('#cm-table tr[data-method="isotonic"] td[data-col="nll"]'), "—");
+  assert.match(await page.textContent('#cm-table tr[data-method="temperature"] td[data-col="fit"]'), /^T = 2\.\d+/);
+  await page.selectOption("#cm-show", "isotonic");
+  await page.waitForFunction(() => /Isotonic/.test(document.querySelector('[data-chart="cm-rel"]')?.textContent));
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -40,6 +40,15 @@ test("the torchmetrics docstring values (science.md §7 item 11)", () => {
   const r = scalelab.calibrationMetrics(z, 3, [0, 1, 2, 0], {
     binning: { kind: "equal_width", bins: 3, edges: "lower_closed_extra_bin" },
   });
+  // The binary docstring again, from two-class rows (1 − p, p) through the report's binary convention.
+  const p1 = [0.25, 0.25, 0.55, 0.75, 0.75];
+  const rows = scalelab.logitsFromProbabilities(p1.flatMap((p) => [1 - p, p]), 2);
+  const b = scalelab.calibrationMetrics(rows, 2, [0, 0, 1, 1, 1], {
+    binning: { kind: "equal_width", bins: 2, edges: "lower_closed_extra_bin" },
+  }).binary;
+  near(b.ece, 0.29, 1e-12, "binary l1");
+  near(b.rms, 0.2918, 1e-4, "binary l2");
+  near(b.mce, 0.3167, 1e-4, "binary max");
   near(r.ece, 0.2, 1e-12, "l1");
   near(r.rms, 0.2082, 1e-4, "l2");
   near(r.mce, 0.2333, 1e-4, "max");
@@ -141,4 +150,44 @@ test("ECE against the number of bins under a library's convention", () => {
   assert.throws(() => scalelab.calibrationErrorByBins(conf, correct, [4], "sklearn"), { name: "InvalidValue" });
   assert.throws(() => scalelab.calibrationErrorByBins(conf, correct, [0], "guo"), { name: "OutOfRange" });
   assert.throws(() => scalelab.calibrationErrorByBins(conf, correct, [4], "guo", "l3"), { name: "InvalidValue" });
+});
+
+test("every method on netcal lenet-5's fixed split equals numpy, scipy and scikit-learn", async (t) => {
+  const { readFile } = await import("node:fs/promises");
+  const { join, dirname } = await import("node:path");
+  const { fileURLToPath } = await import("node:url");
+  const here = dirname(fileURLToPath(import.meta.url));
+  const refdata = process.env.SCALELAB_REFDATA ?? join(here, "../../../shared/refdata");
+  let bytes;
+  try {
+    bytes = await readFile(join(refdata, "calibration/netcal/lenet-5-cifar-10.npz"));
+  } catch (e) {
+    if (process.env.CI === "true") throw e;
+    t.skip(`no refdata at ${refdata}`);
+    return;
+  }
+  const want = JSON.parse(await readFile(join(here, "../vectors/calibration_split.json"), "utf8"));
+  const set = scalelab.readScores(new Uint8Array(bytes), "npz");
+  assert.equal(set.kind, "probabilities");
+  const z = scalelab.logitsFromProbabilities(set.values, set.classes);
+  const n = set.labels.length;
+  const calibration = [...Array(3000).keys()];
+  const test = [...Array(n - 3000).keys()].map((i) => i + 3000);
+  const c = scalelab.compareMethods(z, set.classes, set.labels, { calibration, test, penalty: want.lambda });
+  assert.deepEqual([c.calibration_rows, c.test_rows], [3000, 7000]);
+  for (const m of c.outcomes) {
+    assert.equal(m.status, "scored", JSON.stringify(m));
+    const w = want.methods[m.method];
+    for (const key of ["accuracy", "ece", "mce", "rms", "nll", "brier", "temperature"]) {
+      if (w[key] === undefined) continue;
+      near(m[key], w[key], 1e-6 * Math.max(Math.abs(w[key]), 1e-3), `${m.method} ${key}`);
+    }
+    if (m.method === "isotonic" || m.method === "histogram_binning") assert.equal(m.nll, null);
+  }
+  // A seeded split: half the rows calibrate; the same seed gives the same comparison.
+  const seeded = scalelab.compareMethods(z, set.classes, set.labels, { fraction: 0.3, seed: 4 });
+  assert.deepEqual([seeded.calibration_rows, seeded.test_rows], [3000, 7000]);
+  assert.throws(() => scalelab.compareMethods(z, set.classes, set.labels, { calibration }), { name: "InvalidValue" });
+  assert.throws(() => scalelab.compareMethods(z, set.classes, set.labels, { penalty: -1 }), { name: "OutOfRange" });
+  assert.throws(() => scalelab.compareMethods(z, set.classes, set.labels, { fraction: 1 }), { name: "OutOfRange" });
 });

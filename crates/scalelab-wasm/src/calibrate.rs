@@ -41,7 +41,10 @@ export interface Reliability { samples: number; bins: BinStat[]; }
 /** Every metric at one temperature. `brier` is summed over classes; `brier_per_class` divides by k. */
 export interface MetricReport {
   accuracy: number; nll: number; brier: number; brier_per_class: number; ece: number; mce: number;
-  rms: number; ace: number; adaptive_ce: number; classwise_ece: number; debiased_l2: number; reliability: Reliability;
+  rms: number; ace: number; adaptive_ce: number; classwise_ece: number; debiased_l2: number;
+  /** Two classes only (else null): p(y = 1) against y, torchmetrics' binary convention. */
+  binary: { ece: number; mce: number; rms: number } | null;
+  reliability: Reliability;
 }
 /** Options of `calibrationMetrics`; default T = 1 and 15 equal-width (lo, hi] bins. */
 export interface MetricOptions { temperature?: number; binning?: Binning; }
@@ -74,6 +77,22 @@ export interface IntervalOptions { temperature?: number; binning?: Binning; resa
 export interface ScoreCard { accuracy: number; ece: number; nll: number; brier: number; }
 /** The model against the class-frequency forecaster (ECE 0: ECE is not proper). */
 export interface Properness { model: ScoreCard; frequency_forecaster: ScoreCard; frequencies: number[]; }
+export type Method = "uncalibrated" | "temperature" | "vector_scaling" | "matrix_scaling" | "histogram_binning" | "isotonic";
+/** One method fitted on the calibration rows and scored on the test rows (`nll`, `brier`: null for
+ * the top-label maps, histogram binning and isotonic; `gradient`: the fit's certificate). */
+export interface MethodScore {
+  status: "scored"; method: Method; accuracy: number; nll: number | null; brier: number | null; ece: number;
+  mce: number; rms: number; temperature: number | null; gradient: number | null; reliability: Reliability;
+}
+/** A method these data cannot have (matrix scaling past 100 classes), with the error's code. */
+export interface MethodRefused { status: "refused"; method: Method; code: string; message: string; }
+export interface MethodComparison { calibration_rows: number; test_rows: number; outcomes: (MethodScore | MethodRefused)[]; }
+/** Options of `compareMethods`: a seeded split (`fraction` of the rows calibrate, default 0.5, seed 0)
+ * or explicit `calibration` and `test` rows; the binning of the errors (default 15 equal-width (lo, hi]
+ * bins, and histogram binning's bins); vector and matrix scaling's L2 `penalty` (default 0.01). */
+export interface CompareOptions {
+  fraction?: number; seed?: number; calibration?: number[]; test?: number[]; binning?: Binning; penalty?: number;
+}
 /** A score file read: values row-major, `kind` given or detected. */
 export interface ScoreSet { values: Float64Array; classes: number; labels: Uint32Array; kind: ScoreKind; }
 "#;
@@ -366,6 +385,73 @@ pub fn recalibrate(
             format!("“{other}”: use \"isotonic\" or \"histogram\""),
         )),
     }
+}
+
+#[derive(Deserialize, Default)]
+struct CompareOptions {
+    fraction: Option<f64>,
+    seed: Option<u64>,
+    calibration: Option<Vec<usize>>,
+    test: Option<Vec<usize>>,
+    binning: Option<Binning>,
+    penalty: Option<f64>,
+}
+
+/// Every recalibration method fitted on calibration rows and scored on test rows (a seeded
+/// split, or the rows given).
+#[wasm_bindgen(js_name = compareMethods, unchecked_return_type = "MethodComparison")]
+pub fn compare_methods(
+    #[wasm_bindgen(unchecked_param_type = "ScoreValues")] logits: &[f64],
+    classes: usize,
+    #[wasm_bindgen(unchecked_param_type = "LabelValues")] labels: &[f64],
+    #[wasm_bindgen(unchecked_optional_param_type = "CompareOptions")] opts: Option<js_sys::Object>,
+) -> Result<JsValue> {
+    use scalelab_core::calibrate::methods::{
+        compare_methods, DEFAULT_CALIBRATION_FRACTION, DEFAULT_PENALTY,
+    };
+    let o: CompareOptions = options(
+        "method comparison options",
+        &[
+            "fraction",
+            "seed",
+            "calibration",
+            "test",
+            "binning",
+            "penalty",
+        ],
+        opts,
+    )?;
+    with_scores(logits, classes, labels, |s| {
+        let (cal, test) = match (o.calibration, o.test) {
+            (Some(cal), Some(test)) => {
+                if o.fraction.is_some() || o.seed.is_some() {
+                    return Err(invalid(
+                        "method comparison options",
+                        "give either `calibration` and `test` rows or `fraction` and `seed`, not both",
+                    ));
+                }
+                (cal, test)
+            }
+            (None, None) => scalelab_core::calibrate::recalibrate::split(
+                s.len(),
+                o.fraction.unwrap_or(DEFAULT_CALIBRATION_FRACTION),
+                o.seed.unwrap_or(0),
+            )?,
+            _ => {
+                return Err(invalid(
+                    "method comparison options",
+                    "give both `calibration` and `test` rows, or neither",
+                ))
+            }
+        };
+        Ok(to_js(&compare_methods(
+            s,
+            &cal,
+            &test,
+            &o.binning.unwrap_or(DEFAULT_BINNING),
+            o.penalty.unwrap_or(DEFAULT_PENALTY),
+        )?))
+    })
 }
 
 /// A seeded split of `n` rows into calibration and test rows (`fraction` of them calibration).

@@ -537,8 +537,43 @@ pub struct MetricReport {
     pub classwise_ece: f64,
     /// Kumar et al.'s debiased L2 calibration error, top-label, under the same binning.
     pub debiased_l2: f64,
+    /// The binary convention (two classes only): confidence `p(y = 1)`, outcome `y`.
+    pub binary: Option<BinaryErrors>,
     /// The top-label reliability diagram.
     pub reliability: Reliability,
+}
+
+/// Calibration errors of the binary convention (torchmetrics' `binary_calibration_error`, netcal
+/// on 1-D input): `p(y = 1)` against `1[y = 1]`, under the report's binning.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BinaryErrors {
+    /// ECE.
+    pub ece: f64,
+    /// MCE.
+    pub mce: f64,
+    /// RMS calibration error.
+    pub rms: f64,
+}
+
+/// The binary convention's errors of two-class `scores` at `t` (`None` for more classes).
+///
+/// Errors: as [`reliability`].
+pub fn binary_errors(
+    scores: &Scores<'_>,
+    t: f64,
+    binning: &Binning,
+) -> Result<Option<BinaryErrors>, CoreError> {
+    if scores.classes() != 2 {
+        return Ok(None);
+    }
+    let p = probabilities(scores, t);
+    let (conf, outcome) = class_scores(scores, &p, 1);
+    let r = reliability(&conf, &outcome, binning)?;
+    Ok(Some(BinaryErrors {
+        ece: calibration_error(&r, Norm::L1),
+        mce: calibration_error(&r, Norm::Max),
+        rms: calibration_error(&r, Norm::L2),
+    }))
 }
 
 /// The [`MetricReport`] of `scores` at `t`. Errors: as [`reliability`], and
@@ -564,6 +599,7 @@ pub fn metric_report(
         adaptive_ce: adaptive_calibration_error(scores, t, binning.bins())?,
         classwise_ece: classwise_calibration_error(scores, t, binning)?,
         debiased_l2: debiased_calibration_error(&r),
+        binary: binary_errors(scores, t, binning)?,
         reliability: r,
     })
 }

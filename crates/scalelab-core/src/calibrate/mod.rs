@@ -3,7 +3,7 @@
 //! the libraries use ([`binning`]), the calibration metrics under each convention
 //! ([`metrics`]) and the convention matrix that scores data the way each library does
 //! ([`conventions`]), recalibration maps with the seeded split ([`recalibrate`]), vector and
-//! matrix scaling ([`scaling`]), bootstrap intervals of any metric ([`bootstrap`]), CORP
+//! matrix scaling ([`scaling`]), every method fitted on a calibration split and scored on a test split ([`methods`]), bootstrap intervals of any metric ([`bootstrap`]), CORP
 //! reliability diagrams with the Murphy decomposition ([`corp`]) and the demonstration that ECE
 //! is not a proper score ([`properness`]); the class-overlap experiment ([`overlap`]); generated scores for presets ([`synthetic`]).
 
@@ -11,6 +11,7 @@ pub mod binning;
 pub mod bootstrap;
 pub mod conventions;
 pub mod corp;
+pub mod methods;
 pub mod metrics;
 pub mod overlap;
 pub mod properness;

@@ -192,6 +192,22 @@ fn objective(
     (nll + penalty * reg, nll)
 }
 
+/// Checks a penalty weight: finite and in `[0, MAX_PENALTY]`.
+///
+/// Errors: [`CoreError::OutOfRange`].
+pub fn check_penalty(penalty: f64) -> Result<(), CoreError> {
+    if (0.0..=MAX_PENALTY).contains(&penalty) {
+        Ok(())
+    } else {
+        Err(CoreError::OutOfRange {
+            what: "L2 penalty λ",
+            value: penalty,
+            min: 0.0,
+            max: MAX_PENALTY,
+        })
+    }
+}
+
 /// Fits `map` with penalty weight `penalty` on `scores` (module docs).
 ///
 /// Errors: [`CoreError::OutOfRange`] for a penalty outside `[0, MAX_PENALTY]` (or not finite) or
@@ -201,14 +217,7 @@ pub fn fit_scaling(
     map: AffineMap,
     penalty: f64,
 ) -> Result<ScalingFit, CoreError> {
-    if !(0.0..=MAX_PENALTY).contains(&penalty) {
-        return Err(CoreError::OutOfRange {
-            what: "L2 penalty λ",
-            value: penalty,
-            min: 0.0,
-            max: MAX_PENALTY,
-        });
-    }
+    check_penalty(penalty)?;
     let k = scores.classes();
     if map == AffineMap::Matrix && k > MATRIX_SCALING_MAX_CLASSES {
         return Err(CoreError::OutOfRange {

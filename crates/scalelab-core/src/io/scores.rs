@@ -166,6 +166,16 @@ impl ScoreSet {
             }
         }
     }
+
+    /// The logits, taking the values (no copy for logits).
+    ///
+    /// Errors: as [`ScoreSet::logits`].
+    pub fn into_logits(self) -> Result<Vec<f64>, CoreError> {
+        match self.kind {
+            ScoreKind::Logits => Ok(self.values),
+            ScoreKind::Probabilities => logits_from_probabilities(&self.values, self.classes),
+        }
+    }
 }
 
 fn label_of(value: f64, what: &'static str, index: usize) -> Result<usize, CoreError> {

@@ -28,6 +28,34 @@ fn torchmetrics_docstring_binary_values() {
     assert!((calibration_error(&r, Norm::Max) - 0.3167).abs() < 5e-5);
 }
 
+/// The same docstring values from two-class probability rows (1 − p, p) through the metric
+/// report's binary convention, p(y = 1) against y.
+#[test]
+fn torchmetrics_docstring_binary_values_from_two_class_rows() {
+    use scalelab_core::calibrate::metrics::metric_report;
+    let p1 = [0.25, 0.25, 0.55, 0.75, 0.75];
+    let probs: Vec<f64> = p1.iter().flat_map(|&p| [1.0 - p, p]).collect();
+    let z = logits_from_probabilities(&probs, 2).unwrap();
+    let labels = [0, 0, 1, 1, 1];
+    let s = Scores::new(&z, 2, &labels).unwrap();
+    let m = metric_report(&s, 1.0, &width(2, EdgeConvention::LowerClosedExtraBin)).unwrap();
+    let b = m.binary.unwrap();
+    assert!((b.ece - 0.2900).abs() < 5e-5, "{b:?}");
+    assert!((b.rms - 0.2918).abs() < 5e-5, "{b:?}");
+    assert!((b.mce - 0.3167).abs() < 5e-5, "{b:?}");
+    // Top-label: every row's top class is right here, so the top-label ECE differs.
+    assert_eq!(m.accuracy, 1.0);
+    let three = [0.2, 0.3, 0.5];
+    let z3 = logits_from_probabilities(&three, 3).unwrap();
+    let s3 = Scores::new(&z3, 3, &[2]).unwrap();
+    assert_eq!(
+        metric_report(&s3, 1.0, &width(2, EdgeConvention::UpperClosed))
+            .unwrap()
+            .binary,
+        None
+    );
+}
+
 #[test]
 fn torchmetrics_docstring_multiclass_values() {
     let probs = [

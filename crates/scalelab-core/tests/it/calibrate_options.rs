@@ -132,6 +132,44 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(Config { cases: 200, ..Config::default() })]
+    /// Every method on every split of small random scores, with any binning and penalty: each row
+    /// scored (errors in `[0, 1]`, NLL and Brier only for full-distribution methods) or refused
+    /// by a typed code; the comparison itself fails only on its options.
+    #[test]
+    fn method_comparison_option_space((z, k, labels) in scores(), b in binning(),
+                                      penalty in prop_oneof![Just(0.0), 1e-4f64..10.0, Just(-1.0), Just(f64::NAN)],
+                                      cut in 0usize..24) {
+        use scalelab_core::calibrate::methods::{compare_methods, Method, MethodOutcome};
+        let s = Scores::new(&z, k, &labels).unwrap();
+        let n = labels.len();
+        let (cal, test): (Vec<usize>, Vec<usize>) = ((0..cut.min(n)).collect(), (cut.min(n)..n).collect());
+        match compare_methods(&s, &cal, &test, &b, penalty) {
+            Ok(c) => {
+                prop_assert_eq!(c.outcomes.len(), Method::VARIANTS.len());
+                for o in &c.outcomes {
+                    match o {
+                        MethodOutcome::Scored(m) => {
+                            prop_assert!((0.0..=1.0).contains(&m.ece) && (0.0..=1.0).contains(&m.mce));
+                            let full = !matches!(m.method, Method::HistogramBinning | Method::Isotonic);
+                            prop_assert_eq!(m.nll.is_some(), full);
+                        }
+                        MethodOutcome::Refused { code, .. } => {
+                            prop_assert!(matches!(code, scalelab_core::CoreErrorCode::NoOptimalTemperature), "{o:?}");
+                        }
+                    }
+                }
+            }
+            Err(CoreError::OutOfRange { what, .. }) => {
+                prop_assert!(matches!(what, "number of bins" | "L2 penalty λ"), "{what}");
+            }
+            Err(CoreError::EmptyInput { .. }) => prop_assert!(cal.is_empty() || test.is_empty()),
+            Err(e) => prop_assert!(false, "unexpected error {e}"),
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(Config { cases: 60, ..Config::default() })]
     /// The overlap experiment's options (in and out of range) on tiny runs: a result — with or
     /// without a finite temperature — or a typed error naming the field.

@@ -102,3 +102,111 @@ fn splits_are_seeded_disjoint_and_checked() {
         );
     }
 }
+
+/// Every method fitted on netcal lenet-5's first 3000 rows and scored on the other 7000, against
+/// numpy, scipy and scikit-learn (`tests/vectors/calibration_split.py`): test accuracy, NLL,
+/// Brier, ECE, MCE and RMS (15 bins, (lo, hi]) to 1e-6 relative, and the fitted temperature.
+#[test]
+fn every_method_on_a_fixed_split_matches_numpy_scipy_and_scikit_learn() {
+    use scalelab_core::calibrate::methods::{compare_methods, Method, MethodOutcome};
+    let want: Value = serde_json::from_str(include_str!(
+        "../../../../tests/vectors/calibration_split.json"
+    ))
+    .unwrap();
+    let Some((z, k, labels)) = netcal_example("lenet-5-cifar-10.npz") else {
+        return;
+    };
+    let s = Scores::new(&z, k, &labels).unwrap();
+    let cal: Vec<usize> = (0..3000).collect();
+    let test: Vec<usize> = (3000..labels.len()).collect();
+    let binning = Binning::EqualWidth {
+        bins: 15,
+        edges: EdgeConvention::UpperClosed,
+    };
+    let lambda = want["lambda"].as_f64().unwrap();
+    let c = compare_methods(&s, &cal, &test, &binning, lambda).unwrap();
+    assert_eq!((c.calibration_rows, c.test_rows), (3000, 7000));
+    assert_eq!(c.outcomes.len(), 6);
+    let close = |what: &str, got: f64, want: &Value| {
+        let w = want.as_f64().unwrap_or_else(|| panic!("{what}: no value"));
+        assert!(
+            (got - w).abs() <= 1e-6 * w.abs().max(1e-3),
+            "{what}: {got} vs {w}"
+        );
+    };
+    for outcome in &c.outcomes {
+        let MethodOutcome::Scored(m) = outcome else {
+            panic!("{outcome:?}")
+        };
+        let name: &str = m.method.into();
+        let w = &want["methods"][name];
+        close(&format!("{name} accuracy"), m.accuracy, &w["accuracy"]);
+        close(&format!("{name} ECE"), m.ece, &w["ece"]);
+        close(&format!("{name} MCE"), m.mce, &w["mce"]);
+        close(&format!("{name} RMS"), m.rms, &w["rms"]);
+        match m.method {
+            Method::HistogramBinning | Method::Isotonic => {
+                assert_eq!((m.nll, m.brier), (None, None), "{name}");
+            }
+            _ => {
+                close(&format!("{name} NLL"), m.nll.unwrap(), &w["nll"]);
+                close(&format!("{name} Brier"), m.brier.unwrap(), &w["brier"]);
+            }
+        }
+        if m.method == Method::Temperature {
+            close("T*", m.temperature.unwrap(), &w["temperature"]);
+        }
+        if matches!(m.method, Method::VectorScaling | Method::MatrixScaling) {
+            assert!(m.gradient.unwrap() < 1e-7, "{name}: {:?}", m.gradient);
+        }
+    }
+}
+
+/// Matrix scaling past its class limit is that method's refusal (by code), not the comparison's
+/// failure; a bad penalty or an empty split fails the whole call with its error.
+#[test]
+fn a_method_past_its_limit_is_refused_and_bad_options_fail_the_comparison() {
+    use scalelab_core::calibrate::methods::{compare_methods, Method, MethodOutcome};
+    use scalelab_core::calibrate::scaling::MATRIX_SCALING_MAX_CLASSES;
+    use scalelab_core::calibrate::synthetic::synthetic_logits;
+    use scalelab_core::CoreErrorCode;
+    let k = MATRIX_SCALING_MAX_CLASSES + 1;
+    let (z, labels) = synthetic_logits(40, k, 3.0, 2, 1 << 20).unwrap();
+    let s = Scores::new(&z, k, &labels).unwrap();
+    let (cal, test): (Vec<usize>, Vec<usize>) = ((0..20).collect(), (20..40).collect());
+    let binning = Binning::EqualMass { bins: 4 };
+    let c = compare_methods(&s, &cal, &test, &binning, 0.0).unwrap();
+    for o in &c.outcomes {
+        match o {
+            MethodOutcome::Refused {
+                method,
+                code,
+                message,
+            } => {
+                assert_eq!(*method, Method::MatrixScaling);
+                assert_eq!(*code, CoreErrorCode::OutOfRange);
+                assert!(message.contains("matrix scaling"), "{message}");
+            }
+            MethodOutcome::Scored(m) => assert_ne!(m.method, Method::MatrixScaling),
+        }
+    }
+    assert!(matches!(
+        compare_methods(&s, &cal, &test, &binning, -1.0),
+        Err(CoreError::OutOfRange {
+            what: "L2 penalty λ",
+            ..
+        })
+    ));
+    assert!(matches!(
+        compare_methods(&s, &[], &test, &binning, 0.0),
+        Err(CoreError::EmptyInput { .. })
+    ));
+    assert!(matches!(
+        compare_methods(&s, &cal, &[40], &binning, 0.0),
+        Err(CoreError::IndexOutOfRange {
+            index: 40,
+            len: 40,
+            ..
+        })
+    ));
+}

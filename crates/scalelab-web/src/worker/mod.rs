@@ -2,6 +2,7 @@
 //! abstraction the worker drives in slices, the page-side client and the worker-side runtime.
 
 pub mod jobs;
+pub mod kept;
 pub mod protocol;
 pub mod task;
 pub mod text_bytes;

@@ -195,6 +195,9 @@ pub enum WorkerError {
     /// A download was asked of a fit the worker no longer keeps.
     #[error("this fit's downloads are no longer in the worker (a newer fit replaced it, or the worker restarted); fit again, then download")]
     FitGone,
+    /// A Calibrate job asked for scores the worker no longer keeps.
+    #[error("these scores are no longer in the worker (newer data replaced them, or the worker restarted); the page analyses them again")]
+    ScoresGone,
     /// The browser refused to start a worker.
     #[error("this browser could not start the compute worker: {reason}")]
     Unavailable {

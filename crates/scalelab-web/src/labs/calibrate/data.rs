@@ -18,14 +18,21 @@ use crate::worker::protocol::ErrorCode;
 /// and (0, 3) with label 1, so the scaled model must give 3/4 to its top class: T* = 3 / ln 3.
 pub const CLOSED_FORM_CSV: &str = "label,a,b\n0,3,0\n0,3,0\n1,3,0\n1,0,3\n";
 
-/// A preset: its value, its label, and the URL entries it sets.
+/// torchmetrics' `multiclass_calibration_error` docstring example: four rows of three-class
+/// probabilities, 3 bins `[lo, hi)`: ECE 0.2000, RMS 0.2082, MCE 0.2333 (science.md §7 item 11).
+pub const TORCHMETRICS_MULTICLASS_CSV: &str =
+    "label,p0,p1,p2\n0,0.25,0.2,0.55\n1,0.55,0.05,0.4\n2,0.1,0.3,0.6\n0,0.9,0.05,0.05\n";
+
+/// A preset: its value, its label, the URL entries it sets (each preset sets the values' kind and
+/// the binning too), and its scores as text (if any).
 type Preset = (
     &'static str,
     &'static str,
     &'static [(&'static str, &'static str)],
+    Option<&'static str>,
 );
 
-const PRESETS: [Preset; 3] = [
+const PRESETS: [Preset; 4] = [
     (
         "overconfident",
         "Overconfident: 10 000 × 10 generated logits at scale 6 (T* ≈ 2.6)",
@@ -35,7 +42,11 @@ const PRESETS: [Preset; 3] = [
             ("classes", "10"),
             ("scale", "6"),
             ("seed", "1"),
+            ("kind", "auto"),
+            ("bin", "equal_width"),
+            ("bins", "15"),
         ],
+        None,
     ),
     (
         "underconfident",
@@ -46,12 +57,33 @@ const PRESETS: [Preset; 3] = [
             ("classes", "10"),
             ("scale", "1.5"),
             ("seed", "1"),
+            ("kind", "auto"),
+            ("bin", "equal_width"),
+            ("bins", "15"),
         ],
+        None,
     ),
     (
         "closed_form",
         "Closed form: 4 rows, T* = 3 / ln 3 = 2.7307",
-        &[("src", "text")],
+        &[
+            ("src", "text"),
+            ("kind", "auto"),
+            ("bin", "equal_width"),
+            ("bins", "15"),
+        ],
+        Some(CLOSED_FORM_CSV),
+    ),
+    (
+        "torchmetrics_multiclass",
+        "torchmetrics docstring: 4 rows × 3 probabilities, 3 bins [lo, hi) (ECE 0.2)",
+        &[
+            ("src", "text"),
+            ("kind", "probabilities"),
+            ("bin", "equal_width_torchmetrics"),
+            ("bins", "3"),
+        ],
+        Some(TORCHMETRICS_MULTICLASS_CSV),
     ),
 ];
 
@@ -113,20 +145,16 @@ pub(super) fn DataPanel(
         }
     };
     let apply_preset = move |value: String| {
-        let Some((_, _, entries)) = PRESETS.iter().find(|(v, _, _)| *v == value) else {
+        let Some((_, _, entries, text)) = PRESETS.iter().find(|(v, _, _, _)| *v == value) else {
             return;
         };
-        if value == "closed_form" {
-            page.set_text(Arc::from(CLOSED_FORM_CSV));
-            return;
-        }
         page.file.set(None);
-        let mut all: Vec<(&str, Option<String>)> = entries
+        let mut all: Vec<(&str, Option<Arc<str>>)> = entries
             .iter()
-            .map(|(k, v)| (*k, Some((*v).to_string())))
+            .map(|(k, v)| (*k, Some(Arc::from(*v))))
             .collect();
-        all.push(("data", None));
-        url.set_many(&all);
+        all.push(("data", text.map(Arc::from)));
+        url.set_shared(&all);
     };
     let text = Memo::new(move |_| page.text.get().unwrap_or_else(|| Arc::from("")));
     // The worker's reading errors (a bad cell, a ragged row, a label out of range, a file that
@@ -146,7 +174,7 @@ pub(super) fn DataPanel(
                     <label for="cal-preset">"Example"</label>
                     <select id="cal-preset" on:change=move |ev| apply_preset(event_target_value(&ev))>
                         <option value="" selected=true>"Choose an example…"</option>
-                        {PRESETS.iter().map(|(v, l, _)| view! { <option value=*v>{*l}</option> }).collect_view()}
+                        {PRESETS.iter().map(|(v, l, _, _)| view! { <option value=*v>{*l}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field">

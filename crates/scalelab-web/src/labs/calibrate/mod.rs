@@ -7,9 +7,13 @@
 //!
 //! [`CalibrateLab`] holds the page's state ([`CalibratePage`]: the fields' texts in the URL, a
 //! pasted data set or an uploaded file in the page) and lays out [`data`] (the scores),
-//! [`results`] (everything the analysis returns) and [`overlap`] (the experiment).
+//! [`results`] (what the analysis returns), [`conventions`] (the convention matrix, ECE against
+//! the number of bins, one sample's bins), [`methods`] (every method on a held-out split) and
+//! [`overlap`] (the experiment).
 
+mod conventions;
 mod data;
+mod methods;
 mod overlap;
 mod results;
 
@@ -31,8 +35,16 @@ const MAX_SYNTHETIC_CLASSES: usize = 10_000;
 const MAX_BINS: usize = 1000;
 
 /// The binnings offered, by URL value, with their labels.
-const BINNINGS: [(&str, &str); 5] = [
+const BINNINGS: [(&str, &str); 7] = [
     ("equal_width", "Equal width, (lo, hi] (Guo et al., gpleiss)"),
+    (
+        "equal_width_torchmetrics",
+        "Equal width, [lo, hi) and conf = 1 apart (torchmetrics)",
+    ),
+    (
+        "equal_width_lower",
+        "Equal width, [lo, hi), last bin closed (netcal, numpy.histogram)",
+    ),
     ("equal_mass", "Equal mass (adaptive)"),
     ("sklearn_uniform", "scikit-learn uniform"),
     ("sklearn_quantile", "scikit-learn quantile"),
@@ -48,6 +60,14 @@ fn binning(key: &str, bins: usize) -> Binning {
         "sklearn_uniform" => Binning::SklearnUniform { bins },
         "sklearn_quantile" => Binning::SklearnQuantile { bins },
         "equal_mass_midpoints" => Binning::EqualMassMidpoints { bins },
+        "equal_width_torchmetrics" => Binning::EqualWidth {
+            bins,
+            edges: EdgeConvention::LowerClosedExtraBin,
+        },
+        "equal_width_lower" => Binning::EqualWidth {
+            bins,
+            edges: EdgeConvention::LowerClosed,
+        },
         _ => Binning::EqualWidth {
             bins,
             edges: EdgeConvention::UpperClosed,
@@ -106,6 +126,8 @@ pub(super) struct CalibratePage {
     pub seed: Parsed<usize>,
     pub bins: Parsed<usize>,
     pub resamples: Parsed<usize>,
+    /// The binning of the metrics, once its fields are valid.
+    pub binning: Memo<Option<Binning>>,
     /// The temperature of the slider on the NLL(T) chart.
     pub slider: Parsed<f64>,
     pub analyse: JobHandle<Analyse>,
@@ -158,6 +180,8 @@ pub fn CalibrateLab() -> impl IntoView {
     let slider = Parsed::new(url, "tt", "1", |t| {
         parse_in_range(t, "temperature", 0.01, 100.0)
     });
+    let binning_key = raw("bin", "equal_width");
+    let chosen_binning = Memo::new(move |_| Some(binning(&binning_key.get(), bins.ok()?)));
     let page = CalibratePage {
         url,
         source,
@@ -169,10 +193,10 @@ pub fn CalibrateLab() -> impl IntoView {
         seed,
         bins,
         resamples,
+        binning: chosen_binning,
         slider,
         analyse: use_job::<Analyse>(),
     };
-    let binning_key = raw("bin", "equal_width");
     let kind_key = raw("kind", "auto");
     // The request, once every field it reads is valid (a bad field shows its error and the last
     // analysis stays on screen).
@@ -202,7 +226,7 @@ pub fn CalibrateLab() -> impl IntoView {
                 "probabilities" => Some(ScoreKind::Probabilities),
                 _ => None,
             },
-            binning: binning(&binning_key.get(), bins.ok()?),
+            binning: chosen_binning.get()?,
             resamples: resamples.ok()?,
             seed: seed as u64,
         })
@@ -224,6 +248,8 @@ pub fn CalibrateLab() -> impl IntoView {
         </p>
         <data::DataPanel page=page binning_key=binning_key kind_key=kind_key />
         <results::ResultPanel page=page />
+        <conventions::ConventionsPanel page=page />
+        <methods::MethodsPanel page=page />
         <overlap::OverlapPanel />
     }
 }

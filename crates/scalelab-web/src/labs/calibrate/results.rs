@@ -1,11 +1,10 @@
 //! What the analysis returns, drawn: the fitted temperature and its certificate, the metric table
 //! with bootstrap intervals, reliability diagrams before and after with CORP's band and the bins'
-//! counts, the NLL against the temperature with a slider, the convention matrix, the Murphy
-//! decomposition, the class-frequency forecaster, and the exports.
+//! counts, the NLL against the temperature with a slider, the Murphy decomposition, the
+//! class-frequency forecaster, and the exports.
 
 use leptos::prelude::*;
 use scalelab_core::calibrate::bootstrap::{MetricInterval, MetricIntervals};
-use scalelab_core::calibrate::conventions::Convention;
 use scalelab_core::calibrate::metrics::MetricReport;
 use scalelab_core::calibrate::temperature::nll_on_curve;
 use scalelab_core::io::scores::ScoreKind;
@@ -21,59 +20,77 @@ use crate::worker::jobs::calibrate::{Analysis, AtTemperature};
 type Metric = (
     &'static str,
     &'static str,
-    fn(&MetricReport) -> f64,
+    fn(&MetricReport) -> Option<f64>,
     Option<fn(&MetricIntervals) -> &MetricInterval>,
 );
 
 /// The metric table's rows: key, label, value, bootstrap interval.
-const METRICS: [Metric; 11] = [
+const METRICS: [Metric; 14] = [
     (
         "accuracy",
         "Accuracy",
-        |m| m.accuracy,
+        |m| Some(m.accuracy),
         Some(|i| &i.accuracy),
     ),
-    ("nll", "NLL (mean)", |m| m.nll, Some(|i| &i.nll)),
+    ("nll", "NLL (mean)", |m| Some(m.nll), Some(|i| &i.nll)),
     (
         "brier",
         "Brier (sum over classes)",
-        |m| m.brier,
+        |m| Some(m.brier),
         Some(|i| &i.brier),
     ),
     (
         "brier_per_class",
         "Brier per class (÷ K)",
-        |m| m.brier_per_class,
+        |m| Some(m.brier_per_class),
         None,
     ),
-    ("ece", "ECE (top label)", |m| m.ece, Some(|i| &i.ece)),
-    ("mce", "MCE", |m| m.mce, Some(|i| &i.mce)),
-    ("rms", "RMS calibration error", |m| m.rms, Some(|i| &i.rms)),
-    ("ace", "ACE (equal mass)", |m| m.ace, Some(|i| &i.ace)),
+    ("ece", "ECE (top label)", |m| Some(m.ece), Some(|i| &i.ece)),
+    ("mce", "MCE", |m| Some(m.mce), Some(|i| &i.mce)),
+    (
+        "rms",
+        "RMS calibration error",
+        |m| Some(m.rms),
+        Some(|i| &i.rms),
+    ),
+    ("ace", "ACE (equal mass)", |m| Some(m.ace), Some(|i| &i.ace)),
     (
         "adaptive_ce",
         "Adaptive CE (classwise, equal mass)",
-        |m| m.adaptive_ce,
+        |m| Some(m.adaptive_ce),
         None,
     ),
-    ("classwise_ece", "Classwise ECE", |m| m.classwise_ece, None),
+    (
+        "classwise_ece",
+        "Classwise ECE",
+        |m| Some(m.classwise_ece),
+        None,
+    ),
     (
         "debiased_l2",
         "Debiased L2 (Kumar et al.)",
-        |m| m.debiased_l2,
+        |m| Some(m.debiased_l2),
         Some(|i| &i.debiased_l2),
     ),
+    (
+        "binary_ece",
+        "Binary ECE, p(y = 1) (two classes)",
+        |m| m.binary.map(|b| b.ece),
+        None,
+    ),
+    (
+        "binary_mce",
+        "Binary MCE, p(y = 1)",
+        |m| m.binary.map(|b| b.mce),
+        None,
+    ),
+    (
+        "binary_rms",
+        "Binary RMS, p(y = 1)",
+        |m| m.binary.map(|b| b.rms),
+        None,
+    ),
 ];
-
-fn convention_label(c: Convention) -> &'static str {
-    match c {
-        Convention::Guo => "Guo et al. / gpleiss: (lo, hi]",
-        Convention::Torchmetrics => "torchmetrics: [lo, hi), conf = 1 in an extra bin",
-        Convention::Netcal => "netcal: [lo, hi), last bin closed",
-        Convention::SklearnUniform => "scikit-learn calibration_curve, uniform",
-        Convention::SklearnQuantile => "scikit-learn calibration_curve, quantile",
-    }
-}
 
 fn interval(i: &MetricInterval) -> String {
     format!("[{:.4}, {:.4}]", i.lower, i.upper)
@@ -88,7 +105,9 @@ fn metrics_csv(a: &Analysis) -> String {
             let i = ci.and_then(|f| at.intervals.as_ref().map(f));
             format!(
                 "{},{},{}",
-                value(&at.metrics),
+                value(&at.metrics)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
                 i.map(|i| i.lower.to_string()).unwrap_or_default(),
                 i.map(|i| i.upper.to_string()).unwrap_or_default()
             )
@@ -311,7 +330,7 @@ pub(super) fn ResultPanel(page: CalibratePage) -> impl IntoView {
                         let cell = |at: &AtTemperature, col: &'static str| {
                             let i = ci.and_then(|f| at.intervals.as_ref().map(f));
                             view! {
-                                <td class="num" data-col=col>{fmt(value(&at.metrics))}</td>
+                                <td class="num" data-col=col>{value(&at.metrics).map(fmt).unwrap_or_else(|| "—".into())}</td>
                                 <td class="num" data-col=format!("{col}-ci")>{i.map(interval).unwrap_or_default()}</td>
                             }
                         };
@@ -320,30 +339,6 @@ pub(super) fn ResultPanel(page: CalibratePage) -> impl IntoView {
                                 <th scope="row">{*label}</th>
                                 {cell(&a.before, "before")}
                                 {cell(&a.after, "after")}
-                            </tr>
-                        }
-                    })
-                    .collect_view()
-            })
-        })
-    };
-    let convention_rows = move || {
-        out.with(|a| {
-            a.as_ref().map(|a| {
-                a.before
-                    .conventions
-                    .iter()
-                    .zip(&a.after.conventions)
-                    .map(|(b, f)| {
-                        let key: &'static str = b.convention.into();
-                        view! {
-                            <tr data-convention=key>
-                                <th scope="row">{convention_label(b.convention)}</th>
-                                <td class="num" data-col="bins">{b.bins}</td>
-                                <td class="num" data-col="ece-before">{fmt(b.ece)}</td>
-                                <td class="num" data-col="ece-after">{fmt(f.ece)}</td>
-                                <td class="num" data-col="mce-after">{fmt(f.mce)}</td>
-                                <td class="num" data-col="rms-after">{fmt(f.rms)}</td>
                             </tr>
                         }
                     })
@@ -453,20 +448,6 @@ pub(super) fn ResultPanel(page: CalibratePage) -> impl IntoView {
             </div>
             <p id="cal-slider-readout">{slider_readout}</p>
             <Chart spec=curve_chart id="cal-nll" />
-        </section>
-        <section class="panel" aria-labelledby="cal-conv-heading">
-            <h2 id="cal-conv-heading">"One ECE, five conventions"</h2>
-            <p>"The same top-label confidences binned as each library bins them, with its default number of bins: the numbers papers report differ by convention, not only by model."</p>
-            <div class="table-scroll">
-            <table id="cal-conventions">
-                <thead><tr>
-                    <th scope="col">"convention"</th><th scope="col">"bins"</th>
-                    <th scope="col">"ECE, T = 1"</th><th scope="col">"ECE, T*"</th>
-                    <th scope="col">"MCE, T*"</th><th scope="col">"RMS, T*"</th>
-                </tr></thead>
-                <tbody>{convention_rows}</tbody>
-            </table>
-            </div>
         </section>
         <section class="panel" aria-labelledby="cal-murphy-heading">
             <h2 id="cal-murphy-heading">"Murphy decomposition (CORP)"</h2>

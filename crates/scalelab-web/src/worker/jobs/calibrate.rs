@@ -5,11 +5,16 @@
 
 use scalelab_core::calibrate::binning::Binning;
 use scalelab_core::calibrate::bootstrap::{metric_intervals, MetricIntervals};
-use scalelab_core::calibrate::conventions::{convention_matrix, Convention};
+use scalelab_core::calibrate::conventions::{convention_matrix, error_by_bins, Convention};
 use scalelab_core::calibrate::corp::{corp, Corp};
-use scalelab_core::calibrate::metrics::{metric_report, top_label_pass, MetricReport, Reliability};
+use scalelab_core::calibrate::methods::{outcome, select_rows, Method, MethodComparison};
+use scalelab_core::calibrate::metrics::{
+    metric_report, top_label_pass, MetricReport, Norm, Reliability,
+};
 use scalelab_core::calibrate::overlap::{EpochReport, OverlapConfig, OverlapResult, OverlapRun};
 use scalelab_core::calibrate::properness::{properness, Properness};
+use scalelab_core::calibrate::recalibrate::split;
+use scalelab_core::calibrate::scaling::check_penalty;
 use scalelab_core::calibrate::synthetic::synthetic_logits;
 use scalelab_core::calibrate::temperature::{fit_temperature, nll_curve, TemperatureFit};
 use scalelab_core::calibrate::Scores;
@@ -19,8 +24,9 @@ use scalelab_core::io::scores::{
 use scalelab_core::CoreError;
 use serde::{Deserialize, Serialize};
 
-use crate::worker::protocol::{JobFailure, Output, Partial, Progress, Stage};
-use crate::worker::task::{Slice, SliceBudget, StartTask, SyncTask, Task};
+use crate::worker::kept::Kept;
+use crate::worker::protocol::{JobFailure, Output, Partial, Progress, Stage, WorkerError};
+use crate::worker::task::{Once, Slice, SliceBudget, StartTask, SyncTask, Task};
 
 /// Where the scores come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +80,8 @@ pub struct ConventionRow {
     pub rms: f64,
     /// Its reliability diagram.
     pub reliability: Reliability,
+    /// Its ECE with 1, 2, …, [`BINS_CURVE`] bins.
+    pub ece_by_bins: Vec<f64>,
 }
 
 /// Scores of one temperature.
@@ -110,6 +118,8 @@ pub struct Analysis {
     pub nll_curve: Vec<[f64; 2]>,
     /// The scaled model against the class-frequency forecaster (ECE is not a proper score).
     pub properness: Properness,
+    /// The number the worker keeps the scores under ([`CompareMethods`], [`LocateSample`]).
+    pub scores: u64,
 }
 
 /// Most resamples of the analysis' intervals.
@@ -118,6 +128,42 @@ pub const MAX_RESAMPLES: usize = 5000;
 pub const CURVE_POINTS: usize = 81;
 /// Largest synthetic set (rows × classes).
 pub const MAX_SYNTHETIC_VALUES: usize = 1 << 26;
+/// Most bins of the ECE-against-bins curves.
+pub const BINS_CURVE: usize = 30;
+
+/// Scores read by the last analysis, kept for the jobs that follow it.
+pub struct KeptScores {
+    /// Logits, row-major.
+    pub logits: Vec<f64>,
+    /// Classes.
+    pub classes: usize,
+    /// Labels.
+    pub labels: Vec<usize>,
+    /// The fitted temperature.
+    pub temperature: f64,
+}
+
+impl KeptScores {
+    fn scores(&self) -> Result<Scores<'_>, CoreError> {
+        Scores::new(&self.logits, self.classes, &self.labels)
+    }
+}
+
+thread_local! {
+    /// The last analysis' scores.
+    static SCORES: Kept<KeptScores> = const { Kept::new() };
+}
+
+/// `f` of the kept scores numbered `id`, or [`WorkerError::ScoresGone`].
+fn with_scores<R>(
+    id: u64,
+    f: impl FnOnce(&KeptScores) -> Result<R, JobFailure>,
+) -> Result<R, JobFailure> {
+    SCORES.with(|k| {
+        k.with(id, f)
+            .unwrap_or_else(|| Err(WorkerError::ScoresGone.into()))
+    })
+}
 
 fn read(source: ScoreSource, kind: Option<ScoreKind>) -> Result<ScoreSet, CoreError> {
     match source {
@@ -161,17 +207,27 @@ fn at(s: &Scores<'_>, t: f64, req: &Analyse) -> Result<AtTemperature, CoreError>
         None
     };
     let pass = top_label_pass(s, t);
+    let curve: Vec<usize> = (1..=BINS_CURVE).collect();
     let conventions = convention_matrix(&pass.conf, &pass.correct, Some(req.binning.bins()))?
         .into_iter()
-        .map(|c| ConventionRow {
-            convention: c.convention,
-            bins: c.bins,
-            ece: c.ece,
-            mce: c.mce,
-            rms: c.rms,
-            reliability: c.reliability,
+        .map(|c| {
+            Ok(ConventionRow {
+                ece_by_bins: error_by_bins(
+                    c.convention,
+                    &pass.conf,
+                    &pass.correct,
+                    &curve,
+                    Norm::L1,
+                )?,
+                convention: c.convention,
+                bins: c.bins,
+                ece: c.ece,
+                mce: c.mce,
+                rms: c.rms,
+                reliability: c.reliability,
+            })
         })
-        .collect();
+        .collect::<Result<_, CoreError>>()?;
     let corp = corp(&pass.conf, &pass.correct, 100, 0.9, 101, req.seed)?;
     Ok(AtTemperature {
         temperature: t,
@@ -187,10 +243,18 @@ fn at(s: &Scores<'_>, t: f64, req: &Analyse) -> Result<AtTemperature, CoreError>
 /// forecaster.
 pub const ANALYSIS_STEPS: u64 = 5;
 
+/// Scores read and turned into logits.
+struct Read {
+    logits: Vec<f64>,
+    classes: usize,
+    labels: Vec<usize>,
+    kind: ScoreKind,
+}
+
 /// The analysis in progress: what each finished step left.
 struct AnalyseTask {
     req: Analyse,
-    set: Option<ScoreSet>,
+    read: Option<Read>,
     fit: Option<(TemperatureFit, Vec<[f64; 2]>)>,
     before: Option<AtTemperature>,
     after: Option<AtTemperature>,
@@ -201,14 +265,19 @@ impl AnalyseTask {
     /// Runs the next step; `Some` with the analysis after the last.
     fn step(&mut self) -> Result<Option<Analysis>, CoreError> {
         let req = &self.req;
-        if self.set.is_none() {
-            self.set = Some(read(req.source.clone(), req.kind)?);
+        let Some(data) = &self.read else {
+            let set = read(req.source.clone(), req.kind)?;
+            let (classes, kind, labels) = (set.classes, set.kind, set.labels.clone());
+            self.read = Some(Read {
+                logits: set.into_logits()?,
+                classes,
+                labels,
+                kind,
+            });
             self.steps += 1;
             return Ok(None);
-        }
-        let set = self.set.as_ref().expect("read above");
-        let logits = set.logits()?;
-        let s = Scores::new(&logits, set.classes, &set.labels)?;
+        };
+        let s = Scores::new(&data.logits, data.classes, &data.labels)?;
         self.steps += 1;
         let Some((fit, _)) = &self.fit else {
             let fit = fit_temperature(&s)?;
@@ -226,8 +295,17 @@ impl AnalyseTask {
             return Ok(None);
         }
         let properness = properness(&s, t, &req.binning)?;
-        let (rows, classes, kind) = (set.len(), set.classes, set.kind);
+        let (rows, classes, kind) = (s.len(), data.classes, data.kind);
+        let data = self.read.take().expect("read above");
         let (fit, nll_curve) = self.fit.take().expect("fitted above");
+        let scores = SCORES.with(|k| {
+            k.keep(KeptScores {
+                logits: data.logits,
+                classes: data.classes,
+                labels: data.labels,
+                temperature: fit.temperature,
+            })
+        });
         Ok(Some(Analysis {
             rows,
             classes,
@@ -237,6 +315,7 @@ impl AnalyseTask {
             after: self.after.take().expect("scored above"),
             nll_curve,
             properness,
+            scores,
         }))
     }
 }
@@ -253,9 +332,11 @@ impl StartTask for Analyse {
             .into());
         }
         self.binning.check()?;
+        // The scores kept by the previous analysis go before this one reads its own.
+        SCORES.with(Kept::clear);
         Ok(Box::new(AnalyseTask {
             req: self,
-            set: None,
+            read: None,
             fit: None,
             before: None,
             after: None,
@@ -287,6 +368,217 @@ impl SyncTask for AnalyseTask {
                 units,
             }),
         }
+    }
+}
+
+/// Input of the method comparison: the kept scores split (seeded) into calibration and test rows,
+/// every method fitted on the first and scored on the second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareMethods {
+    /// The analysis' [`Analysis::scores`].
+    pub scores: u64,
+    /// Share of the rows that calibrate.
+    pub fraction: f64,
+    /// The split's seed.
+    pub seed: u64,
+    /// The binning of the test errors (and histogram binning's bins).
+    pub binning: Binning,
+    /// Vector and matrix scaling's L2 penalty λ.
+    pub penalty: f64,
+}
+
+/// The rows of one side of a split: logits (row-major) and labels.
+type Rows = (Vec<f64>, Vec<usize>);
+
+/// The comparison in progress: the split, then one method per unit.
+struct CompareTask {
+    req: CompareMethods,
+    /// Calibration rows, test rows, classes.
+    split: Option<(Rows, Rows, usize)>,
+    outcomes: Vec<scalelab_core::calibrate::methods::MethodOutcome>,
+}
+
+impl StartTask for CompareMethods {
+    fn start(self) -> Result<Box<dyn Task>, JobFailure> {
+        self.binning.check()?;
+        check_penalty(self.penalty)?;
+        Ok(Box::new(CompareTask {
+            req: self,
+            split: None,
+            outcomes: Vec::new(),
+        }))
+    }
+}
+
+/// Units of the comparison: the split and one per method.
+pub const COMPARE_STEPS: u64 = 1 + <Method as strum::VariantArray>::VARIANTS.len() as u64;
+
+impl CompareTask {
+    fn step(&mut self) -> Result<Option<MethodComparison>, JobFailure> {
+        let req = &self.req;
+        let Some(((cal_z, cal_y), (test_z, test_y), k)) = &self.split else {
+            let split = with_scores(req.scores, |kept| {
+                let s = kept.scores()?;
+                let (cal, test) = split(s.len(), req.fraction, req.seed)?;
+                Ok((select_rows(&s, &cal)?, select_rows(&s, &test)?, s.classes()))
+            })?;
+            self.split = Some(split);
+            return Ok(None);
+        };
+        let cal = Scores::new(cal_z, *k, cal_y)?;
+        let test = Scores::new(test_z, *k, test_y)?;
+        let methods = <Method as strum::VariantArray>::VARIANTS;
+        let m = methods[self.outcomes.len()];
+        self.outcomes
+            .push(outcome(m, &cal, &test, &req.binning, req.penalty));
+        if self.outcomes.len() < methods.len() {
+            return Ok(None);
+        }
+        Ok(Some(MethodComparison {
+            calibration_rows: cal.len(),
+            test_rows: test.len(),
+            outcomes: std::mem::take(&mut self.outcomes),
+        }))
+    }
+
+    fn done_units(&self) -> u64 {
+        u64::from(self.split.is_some()) + self.outcomes.len() as u64
+    }
+}
+
+impl SyncTask for CompareTask {
+    fn slice(&mut self, budget: SliceBudget) -> Result<Slice, JobFailure> {
+        let (result, units) = budget.run(|b| -> Result<Option<MethodComparison>, JobFailure> {
+            loop {
+                if let Some(done) = self.step()? {
+                    return Ok(Some(done));
+                }
+                if !b.unit_done() {
+                    return Ok(None);
+                }
+            }
+        });
+        match result? {
+            Some(c) => Ok(Slice::Done {
+                partials: Vec::new(),
+                output: Output::CalibrateMethods(c),
+            }),
+            None => Ok(Slice::More {
+                progress: Progress::new(Stage::Evaluating, self.done_units(), COMPARE_STEPS),
+                partials: Vec::new(),
+                units,
+            }),
+        }
+    }
+}
+
+/// Input of the sample lookup: which bin each convention put one row in, at T = 1 and at the
+/// fitted temperature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocateSample {
+    /// The analysis' [`Analysis::scores`].
+    pub scores: u64,
+    /// The row (0-based).
+    pub row: usize,
+    /// Bins of every convention (as the analysis' matrix).
+    pub bins: usize,
+}
+
+/// One convention's bin of the sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleBin {
+    /// The convention.
+    pub convention: Convention,
+    /// The bin (0-based; torchmetrics' extra bin is `bins`; `None`: in no bin).
+    pub bin: Option<u32>,
+    /// The bin's edges `(lower, upper)` (the extra bin: `(1, 1)`).
+    pub edges: Option<(f64, f64)>,
+}
+
+/// The sample at one temperature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleAt {
+    /// The temperature.
+    pub temperature: f64,
+    /// Its top-label confidence.
+    pub confidence: f64,
+    /// Every convention's bin.
+    pub bins: Vec<SampleBin>,
+}
+
+/// Where one sample went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleBins {
+    /// The row.
+    pub row: usize,
+    /// Its label.
+    pub label: usize,
+    /// The predicted class (the argmax, at every temperature).
+    pub predicted: usize,
+    /// At T = 1.
+    pub before: SampleAt,
+    /// At the fitted temperature.
+    pub after: SampleAt,
+}
+
+fn sample_at(s: &Scores<'_>, row: usize, t: f64, bins: usize) -> Result<SampleAt, CoreError> {
+    let pass = top_label_pass(s, t);
+    let matrix = convention_matrix(&pass.conf, &pass.correct, Some(bins))?;
+    Ok(SampleAt {
+        temperature: t,
+        confidence: pass.conf[row],
+        bins: matrix
+            .iter()
+            .map(|c| {
+                let bin = c.assignment[row];
+                SampleBin {
+                    convention: c.convention,
+                    bin,
+                    edges: bin.map(|b| {
+                        let b = b as usize;
+                        match (c.edges.get(b), c.edges.get(b + 1)) {
+                            (Some(&lo), Some(&hi)) => (lo, hi),
+                            _ => (1.0, 1.0),
+                        }
+                    }),
+                }
+            })
+            .collect(),
+    })
+}
+
+impl StartTask for LocateSample {
+    fn start(self) -> Result<Box<dyn Task>, JobFailure> {
+        if self.bins == 0 || self.bins > scalelab_core::calibrate::binning::MAX_BINS {
+            return Err(CoreError::OutOfRange {
+                what: "number of bins",
+                value: self.bins as f64,
+                min: 1.0,
+                max: scalelab_core::calibrate::binning::MAX_BINS as f64,
+            }
+            .into());
+        }
+        Ok(Box::new(Once::new(move || {
+            with_scores(self.scores, |kept| {
+                let s = kept.scores()?;
+                if self.row >= s.len() {
+                    return Err(CoreError::IndexOutOfRange {
+                        what: "row",
+                        index: self.row,
+                        len: s.len(),
+                    }
+                    .into());
+                }
+                let predicted = scalelab_core::calibrate::argmax(s.row(self.row));
+                Ok(Output::CalibrateSample(SampleBins {
+                    row: self.row,
+                    label: s.label(self.row),
+                    predicted,
+                    before: sample_at(&s, self.row, 1.0, self.bins)?,
+                    after: sample_at(&s, self.row, kept.temperature, self.bins)?,
+                }))
+            })
+        })))
     }
 }
 
@@ -492,6 +784,14 @@ mod tests {
         let (stepped, _, slices) =
             run_to_end(closed_form().into_job().start().unwrap(), Some(1)).unwrap();
         assert_eq!((one_slice, slices), (1, ANALYSIS_STEPS as usize));
+        // Each analysis keeps its scores under a new number.
+        let (Output::CalibrateAnalyse(whole), Output::CalibrateAnalyse(mut stepped)) =
+            (whole, stepped)
+        else {
+            panic!("wrong outputs")
+        };
+        assert_eq!(stepped.scores, whole.scores + 1);
+        stepped.scores = whole.scores;
         // Empty bins hold NaN, which is unequal to itself: compared as printed.
         assert_eq!(format!("{whole:?}"), format!("{stepped:?}"));
     }
@@ -522,5 +822,159 @@ mod tests {
             .collect();
         assert_eq!(streamed, reports);
         assert_eq!(out, Output::CalibrateOverlap(result));
+    }
+
+    fn analysed(source: ScoreSource) -> Analysis {
+        let job = Analyse {
+            source,
+            kind: None,
+            binning: Binning::EqualWidth {
+                bins: 4,
+                edges: EdgeConvention::UpperClosed,
+            },
+            resamples: 0,
+            seed: 1,
+        };
+        match run_to_end(job.into_job().start().unwrap(), None).unwrap().0 {
+            Output::CalibrateAnalyse(a) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The bin-edge cases by hand, 4 bins: a confidence of exactly 1 (logits 0 and −800: e^−800
+    /// underflows to 0) is in Guo's last bin (0.75, 1], torchmetrics' extra bin 4 and netcal's
+    /// bin 3 (clipped to 1 − ε); exactly 0.5 (equal logits) is in Guo's (0.25, 0.5] (bin 1), in
+    /// torchmetrics' and netcal's [0.5, 0.75) (bin 2), and in scikit-learn's bin 1 (one inner edge,
+    /// 0.25, strictly below it). Equal logits stay at 0.5 at any temperature.
+    #[test]
+    fn the_sample_lookup_names_each_conventions_bin_for_the_edge_cases() {
+        let a = analysed(ScoreSource::Csv(
+            "label,a,b\n0,0,-800\n1,0,0\n0,2,0\n1,0,3\n1,1,0\n".into(),
+        ));
+        assert_eq!(a.before.conventions[0].ece_by_bins.len(), BINS_CURVE);
+        let locate = |row| match run_to_end(
+            LocateSample {
+                scores: a.scores,
+                row,
+                bins: 4,
+            }
+            .into_job()
+            .start()
+            .unwrap(),
+            None,
+        )
+        .unwrap()
+        .0
+        {
+            Output::CalibrateSample(s) => s,
+            other => panic!("{other:?}"),
+        };
+        let bins = |at: &SampleAt| -> Vec<(Convention, Option<u32>)> {
+            at.bins.iter().map(|b| (b.convention, b.bin)).collect()
+        };
+        use Convention::*;
+        let one = locate(0);
+        assert_eq!(
+            (one.label, one.predicted, one.before.confidence),
+            (0, 0, 1.0)
+        );
+        assert_eq!(
+            bins(&one.before),
+            vec![
+                (Guo, Some(3)),
+                (Torchmetrics, Some(4)),
+                (Netcal, Some(3)),
+                (SklearnUniform, Some(3)),
+                (SklearnQuantile, Some(3)),
+            ]
+        );
+        assert_eq!(one.before.bins[0].edges, Some((0.75, 1.0)));
+        assert_eq!(one.before.bins[1].edges, Some((1.0, 1.0)));
+        let half = locate(1);
+        assert_eq!(
+            (half.label, half.predicted, half.before.confidence),
+            (1, 0, 0.5)
+        );
+        for at in [&half.before, &half.after] {
+            assert_eq!(at.confidence, 0.5);
+            assert_eq!(
+                &bins(at)[..4],
+                &[
+                    (Guo, Some(1)),
+                    (Torchmetrics, Some(2)),
+                    (Netcal, Some(2)),
+                    (SklearnUniform, Some(1))
+                ]
+            );
+            assert_eq!(at.bins[0].edges, Some((0.25, 0.5)));
+            assert_eq!(at.bins[1].edges, Some((0.5, 0.75)));
+        }
+        assert_eq!(half.after.temperature, a.fit.temperature);
+        // A row past the end, and scores the worker no longer keeps.
+        let past = LocateSample {
+            scores: a.scores,
+            row: 5,
+            bins: 4,
+        };
+        let f = run_to_end(past.into_job().start().unwrap(), None).unwrap_err();
+        assert_eq!(f.code.as_str(), "IndexOutOfRange");
+        let gone = LocateSample {
+            scores: a.scores + 1,
+            row: 0,
+            bins: 4,
+        };
+        let f = run_to_end(gone.into_job().start().unwrap(), None).unwrap_err();
+        assert_eq!(f.code.as_str(), "ScoresGone");
+    }
+
+    /// The comparison job: a seeded split of the kept scores, one method per unit, the core's
+    /// comparison of that split; matrix scaling refused past its class limit by code.
+    #[test]
+    fn the_method_comparison_runs_the_cores_methods_on_the_seeded_split() {
+        use scalelab_core::calibrate::methods::{compare_methods, MethodOutcome};
+        let a = analysed(ScoreSource::Synthetic {
+            rows: 400,
+            classes: 3,
+            scale: 4.0,
+            seed: 2,
+        });
+        let job = CompareMethods {
+            scores: a.scores,
+            fraction: 0.4,
+            seed: 9,
+            binning: Binning::EqualMass { bins: 10 },
+            penalty: 0.01,
+        };
+        let (out, _, slices) =
+            run_to_end(job.clone().into_job().start().unwrap(), Some(1)).unwrap();
+        assert_eq!(slices as u64, COMPARE_STEPS);
+        let Output::CalibrateMethods(c) = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!((c.calibration_rows, c.test_rows), (160, 240));
+        let (z, y) = synthetic_logits(400, 3, 4.0, 2, MAX_SYNTHETIC_VALUES).unwrap();
+        let s = Scores::new(&z, 3, &y).unwrap();
+        let (cal, test) = split(400, 0.4, 9).unwrap();
+        let want = compare_methods(&s, &cal, &test, &job.binning, 0.01).unwrap();
+        assert_eq!(format!("{c:?}"), format!("{want:?}"));
+        assert!(c
+            .outcomes
+            .iter()
+            .all(|o| matches!(o, MethodOutcome::Scored(_))));
+        // Bad options fail before any work; a split that leaves no test row fails with its error.
+        let bad = CompareMethods {
+            penalty: -1.0,
+            ..job.clone()
+        };
+        assert_eq!(
+            bad.into_job().start().err().unwrap().code.as_str(),
+            "OutOfRange"
+        );
+        let all = CompareMethods {
+            fraction: 1.0,
+            ..job
+        };
+        let f = run_to_end(all.into_job().start().unwrap(), None).unwrap_err();
+        assert_eq!(f.code.as_str(), "OutOfRange");
     }
 }

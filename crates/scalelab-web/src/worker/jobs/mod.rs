@@ -114,6 +114,10 @@ jobs! {
     VerifyKernels(kernels::VerifyKernels) -> kernels::KernelChecks, partial NoPartial, pausable false;
     /// Calibrate: a score file (or a generated set) read and analysed — temperature, metrics, intervals, conventions, CORP.
     CalibrateAnalyse(calibrate::Analyse) -> calibrate::Analysis, partial NoPartial, pausable false;
+    /// Calibrate: every recalibration method fitted on a calibration split of the kept scores and scored on the test split.
+    CalibrateMethods(calibrate::CompareMethods) -> scalelab_core::calibrate::methods::MethodComparison, partial NoPartial, pausable false;
+    /// Calibrate: which bin each library's convention put one row of the kept scores in.
+    CalibrateSample(calibrate::LocateSample) -> calibrate::SampleBins, partial NoPartial, pausable false;
     /// Calibrate: one run of the class-overlap experiment, one epoch per unit.
     CalibrateOverlap(calibrate::Overlap) -> calibrate::OverlapOutcome, partial calibrate::OverlapEpoch, pausable true;
     /// Destroys the worker's GPU device, as a driver reset would (to try the CPU fallback).

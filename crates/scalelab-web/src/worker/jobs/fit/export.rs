@@ -7,12 +7,11 @@
 //! ([`FitExport`]), so a 10⁵-row curve's megabytes of CSV and JSON cross to the page only when
 //! they are wanted, not with every result.
 
-use std::cell::{Cell, RefCell};
-
 use scalelab_core::fit::analysis::{CurveAxis, FitReport};
 use serde::{Deserialize, Serialize};
 
 use super::prepare::DataAxis;
+use crate::worker::kept::Kept;
 use crate::worker::protocol::{JobFailure, Output, WorkerError};
 use crate::worker::task::{Once, StartTask, Task};
 
@@ -64,20 +63,13 @@ pub struct KeptFit {
 }
 
 thread_local! {
-    /// The worker's last finished fit, with its number (one worker thread: no locking).
-    static KEPT: RefCell<Option<(u64, KeptFit)>> = const { RefCell::new(None) };
-    static NEXT: Cell<u64> = const { Cell::new(1) };
+    /// The worker's last finished fit, with its number.
+    static KEPT: Kept<KeptFit> = const { Kept::new() };
 }
 
 /// Keeps `fit` in the worker for [`FitExport`] (replacing the previous one); returns its number.
 pub fn keep(fit: KeptFit) -> u64 {
-    let id = NEXT.with(|n| {
-        let id = n.get();
-        n.set(id + 1);
-        id
-    });
-    KEPT.with(|k| *k.borrow_mut() = Some((id, fit)));
-    id
+    KEPT.with(|k| k.keep(fit))
 }
 
 /// Input of a download: the kept fit's number and which file.
@@ -101,12 +93,14 @@ pub struct ExportText {
 impl StartTask for FitExport {
     fn start(self) -> Result<Box<dyn Task>, JobFailure> {
         Ok(Box::new(Once::new(move || {
-            KEPT.with(|k| match &*k.borrow() {
-                Some((id, fit)) if *id == self.fit => Ok(Output::FitExport(ExportText {
-                    kind: self.kind,
-                    text: export(fit, self.kind),
-                })),
-                _ => Err(WorkerError::FitGone.into()),
+            KEPT.with(|k| {
+                k.with(self.fit, |fit| {
+                    Output::FitExport(ExportText {
+                        kind: self.kind,
+                        text: export(fit, self.kind),
+                    })
+                })
+                .ok_or_else(|| WorkerError::FitGone.into())
             })
         })))
     }
