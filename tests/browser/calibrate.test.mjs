@@ -253,3 +253,33 @@ test("the overlap experiment streams its epochs live; Pause and Step act between
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test("the overlap sweep: every separation with ERM and with Mixup, softmax regression, NLL and ECE charted against μ", async () => {
+  const { page, context, problems } = await openPage(browser, origin);
+  await page.goto(origin + "/?lab=calibrate&ov_n=400&ov_ep=3&ov_h=0&ov_d=3");
+  await waitState(page, ["done"]);
+  await page.fill("#ov_mus", "0.5, 200");
+  await page.waitForFunction(() => /out of range/.test(document.querySelector("#ov_mus-error")?.textContent));
+  assert.equal(await page.isDisabled("#ov-sweep"), true);
+  await page.fill("#ov_mus", "0.25, 4");
+  await page.click("#ov-sweep");
+  await waitState(page, ["done"], "ov-sw", 180_000);
+  const rows = await page.$$eval("#ov-sweep-table tbody tr", (trs) => trs.map((t) => [t.dataset.mu, t.dataset.training]));
+  assert.deepEqual(rows, [["0.25", "erm"], ["0.25", "mixup"], ["4", "erm"], ["4", "mixup"]]);
+  // Every run reports its scores: accuracies of a two-class model in [0, 1], a positive finite
+  // NLL, and a temperature or the words saying there is none.
+  for (const tr of await page.$$eval("#ov-sweep-table tbody tr", (trs) => trs.map((t) => ({
+    acc: Number(t.querySelector('[data-col="train-accuracy"]').textContent),
+    nll: Number(t.querySelector('[data-col="nll-before"]').textContent),
+    after: t.querySelector('[data-col="nll-after"]').textContent,
+    t: t.querySelector('[data-col="t"]').textContent,
+  })))) {
+    assert.ok(tr.acc >= 0 && tr.acc <= 1 && tr.nll > 0 && Number.isFinite(tr.nll), JSON.stringify(tr));
+    assert.ok(tr.after === "no finite T" ? tr.t === "" : Number(tr.t) > 0, JSON.stringify(tr));
+  }
+  for (const chart of ["ov-sweep-nll", "ov-sweep-ece"]) {
+    assert.ok((await page.locator(`[data-chart="${chart}"] path[data-series]`).count()) >= 2, chart);
+  }
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -177,5 +177,14 @@ fn calibrate(root: &Path) -> Result<(), String> {
             ("CARGO_TARGET_DIR", "target/native"),
         ],
     )
+    .into_result()?;
+    build_site(root)?;
+    run::step(
+        root,
+        "the Calibrate page's analysis of 50 000 × 1000 logits in the browser's worker",
+        "node",
+        &["bench/calibrate_browser.mjs"],
+        &[],
+    )
     .into_result()
 }

@@ -76,6 +76,7 @@ pub fn step(
     env: &[(&str, &str)],
 ) -> Outcome {
     println!("\n==> {title}\n    $ {program} {}", args.join(" "));
+    let started = std::time::Instant::now();
     let mut cmd = Command::new(program);
     cmd.args(args)
         .current_dir(dir)
@@ -102,8 +103,9 @@ pub fn step(
     }
     out.ok = child.wait().map(|s| s.success()).unwrap_or(false);
     println!(
-        "<== {title}: {}",
-        if out.passed() { "ok" } else { "FAILED" }
+        "<== {title}: {} ({:.0} s)",
+        if out.passed() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
     );
     out
 }

@@ -228,21 +228,73 @@ fn delimiter_of(text: &str) -> Option<u8> {
 /// Errors: [`CoreError::InvalidCsv`] (1-based line and column) for a cell that is not a number,
 /// a ragged row, or more than [`MAX_CLASSES`] classes; as [`ScoreSet::new`] otherwise.
 pub fn scores_from_csv(text: &str, kind: Option<ScoreKind>) -> Result<ScoreSet, CoreError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let delimiter = delimiter_of(text);
-    let mut values = Vec::new();
-    let mut labels = Vec::new();
-    let mut width: Option<usize> = None;
-    let mut label_column = 0usize;
-    let mut line_number = 0usize;
-    let mut first_data = true;
-    for line in text.lines() {
-        line_number += 1;
+    let mut reader = CsvScores::new(text);
+    while !reader.read_lines(text, usize::MAX)? {}
+    reader.finish(kind)
+}
+
+/// A CSV score file read a few lines at a time ([`CsvScores::read_lines`]), so a worker can show
+/// its progress through a large file and stay responsive; [`scores_from_csv`] reads it at once.
+/// The reader keeps only its position: the text is passed to every call.
+#[derive(Debug, Clone)]
+pub struct CsvScores {
+    delimiter: Option<u8>,
+    /// Byte offset of the next line.
+    offset: usize,
+    values: Vec<f64>,
+    labels: Vec<usize>,
+    width: Option<usize>,
+    label_column: usize,
+    line_number: usize,
+    first_data: bool,
+}
+
+impl CsvScores {
+    /// A reader at the start of `text` (a byte-order mark skipped, the delimiter detected).
+    pub fn new(text: &str) -> CsvScores {
+        let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        CsvScores {
+            delimiter: delimiter_of(&text[bom..]),
+            offset: bom,
+            values: Vec::new(),
+            labels: Vec::new(),
+            width: None,
+            label_column: 0,
+            line_number: 0,
+            first_data: true,
+        }
+    }
+
+    /// Bytes of the text read so far.
+    pub fn bytes_read(&self) -> usize {
+        self.offset
+    }
+
+    /// Reads up to `lines` more lines of `text` (the same text as [`CsvScores::new`]'s); `true`
+    /// once the text is read to its end.
+    ///
+    /// Errors: as [`scores_from_csv`], for the first bad line.
+    pub fn read_lines(&mut self, text: &str, lines: usize) -> Result<bool, CoreError> {
+        for _ in 0..lines {
+            let Some(rest) = text.get(self.offset..).filter(|r| !r.is_empty()) else {
+                return Ok(true);
+            };
+            let end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+            self.offset += end;
+            let line = rest[..end].trim_end_matches(['\n', '\r']);
+            self.line(line)?;
+        }
+        Ok(text.len() <= self.offset)
+    }
+
+    fn line(&mut self, line: &str) -> Result<(), CoreError> {
+        self.line_number += 1;
+        let line_number = self.line_number;
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
+            return Ok(());
         }
-        let cells: Vec<&str> = match delimiter {
+        let cells: Vec<&str> = match self.delimiter {
             Some(d) => trimmed.split(d as char).map(str::trim).collect(),
             None => trimmed.split_whitespace().collect(),
         };
@@ -258,11 +310,11 @@ pub fn scores_from_csv(text: &str, kind: Option<ScoreKind>) -> Result<ScoreSet, 
             .iter()
             .map(|c| c.replace('\u{2212}', "-").parse::<f64>().ok())
             .collect();
-        if first_data {
-            first_data = false;
+        if self.first_data {
+            self.first_data = false;
             if numbers.iter().any(Option::is_none) {
                 // A header: find the label column by name.
-                label_column = cells
+                self.label_column = cells
                     .iter()
                     .position(|c| {
                         LABEL_COLUMN_NAMES
@@ -270,11 +322,11 @@ pub fn scores_from_csv(text: &str, kind: Option<ScoreKind>) -> Result<ScoreSet, 
                             .any(|n| c.trim_matches('"').eq_ignore_ascii_case(n))
                     })
                     .unwrap_or(0);
-                width = Some(cells.len());
-                continue;
+                self.width = Some(cells.len());
+                return Ok(());
             }
         }
-        let w = *width.get_or_insert(cells.len());
+        let w = *self.width.get_or_insert(cells.len());
         if cells.len() != w {
             return Err(csv_error(
                 line_number,
@@ -294,7 +346,7 @@ pub fn scores_from_csv(text: &str, kind: Option<ScoreKind>) -> Result<ScoreSet, 
                 "a row needs a label and at least two class scores",
             ));
         }
-        if values.len() + w > MAX_VALUES {
+        if self.values.len() + w > MAX_VALUES {
             return Err(csv_error(
                 line_number,
                 0,
@@ -306,18 +358,25 @@ pub fn scores_from_csv(text: &str, kind: Option<ScoreKind>) -> Result<ScoreSet, 
             let Some(v) = *number else {
                 return Err(csv_error(line_number, j + 1, cell, "not a number"));
             };
-            if j == label_column {
-                labels.push(
-                    label_of(v, "labels", labels.len())
+            if j == self.label_column {
+                self.labels.push(
+                    label_of(v, "labels", self.labels.len())
                         .map_err(|e| csv_error(line_number, j + 1, cell, e.to_string()))?,
                 );
             } else {
-                values.push(v);
+                self.values.push(v);
             }
         }
+        Ok(())
     }
-    let classes = width.map_or(0, |w| w.saturating_sub(1));
-    ScoreSet::new(values, classes, labels, kind)
+
+    /// The scores read, `kind` given or detected.
+    ///
+    /// Errors: as [`ScoreSet::new`].
+    pub fn finish(self, kind: Option<ScoreKind>) -> Result<ScoreSet, CoreError> {
+        let classes = self.width.map_or(0, |w| w.saturating_sub(1));
+        ScoreSet::new(self.values, classes, self.labels, kind)
+    }
 }
 
 fn npz_array<'a>(

@@ -259,3 +259,41 @@ proptest! {
         check(&text, &bytes)?;
     }
 }
+
+/// Read a line at a time, a CSV file gives what it gives at once — a byte-order mark, CRLF line
+/// ends, a header, comments and blank lines included — with the bytes read rising to the length;
+/// an error names the same line either way.
+#[test]
+fn a_csv_read_a_line_at_a_time_equals_the_csv_read_at_once() {
+    use scalelab_core::io::scores::CsvScores;
+    let text = "\u{feff}label,a,b\r\n# a comment\r\n0,0.7,0.3\r\n\r\n1,0.2,0.8\r\n1,0.4,0.6";
+    let whole = scores_from_csv(text, None).unwrap();
+    let mut r = CsvScores::new(text);
+    let mut seen = vec![r.bytes_read()];
+    while !r.read_lines(text, 1).unwrap() {
+        seen.push(r.bytes_read());
+    }
+    assert_eq!(seen, vec![3, 14, 27, 38, 40, 51]);
+    assert_eq!(r.bytes_read(), text.len());
+    let stepped = r.finish(None).unwrap();
+    assert_eq!(stepped, whole);
+    assert_eq!(
+        (whole.len(), whole.classes, whole.labels.clone()),
+        (3, 2, vec![0, 1, 1])
+    );
+    let bad = "label,a,b\n0,1,2\n1,3\n";
+    let at_once = scores_from_csv(bad, None).unwrap_err();
+    let mut r = CsvScores::new(bad);
+    let stepped = loop {
+        match r.read_lines(bad, 1) {
+            Ok(false) => continue,
+            Ok(true) => panic!("the ragged row was read"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(stepped, at_once);
+    assert!(
+        matches!(at_once, CoreError::InvalidCsv { row: 3, .. }),
+        "{at_once:?}"
+    );
+}

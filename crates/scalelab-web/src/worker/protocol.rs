@@ -138,6 +138,8 @@ pub enum Stage {
     Checks,
     /// Training epochs.
     Epochs,
+    /// Reading a text file, in KiB.
+    ReadingKib,
 }
 
 impl Stage {
@@ -154,6 +156,7 @@ impl Stage {
             Stage::Sizes => "sizes",
             Stage::Checks => "checks",
             Stage::Epochs => "epochs",
+            Stage::ReadingKib => "reading the data, KiB",
         }
     }
 }

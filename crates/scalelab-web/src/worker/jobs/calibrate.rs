@@ -11,7 +11,9 @@ use scalelab_core::calibrate::methods::{outcome, select_rows, Method, MethodComp
 use scalelab_core::calibrate::metrics::{
     metric_report, top_label_pass, MetricReport, Norm, Reliability,
 };
-use scalelab_core::calibrate::overlap::{EpochReport, OverlapConfig, OverlapResult, OverlapRun};
+use scalelab_core::calibrate::overlap::{
+    EpochReport, OverlapConfig, OverlapResult, OverlapRun, TestScores, Training,
+};
 use scalelab_core::calibrate::properness::{properness, Properness};
 use scalelab_core::calibrate::recalibrate::split;
 use scalelab_core::calibrate::scaling::check_penalty;
@@ -19,7 +21,7 @@ use scalelab_core::calibrate::synthetic::synthetic_logits;
 use scalelab_core::calibrate::temperature::{fit_temperature, nll_curve, TemperatureFit};
 use scalelab_core::calibrate::Scores;
 use scalelab_core::io::scores::{
-    check_file_size, scores_from_csv, scores_from_json, scores_from_npz, ScoreKind, ScoreSet,
+    check_file_size, scores_from_json, scores_from_npz, CsvScores, ScoreKind, ScoreSet,
 };
 use scalelab_core::CoreError;
 use serde::{Deserialize, Serialize};
@@ -165,19 +167,25 @@ fn with_scores<R>(
     })
 }
 
-fn read(source: ScoreSource, kind: Option<ScoreKind>) -> Result<ScoreSet, CoreError> {
+/// Bytes of CSV text read per unit of the analysis (a progress update and a chance to pause or
+/// cancel every MiB).
+pub const CSV_BYTES_PER_UNIT: usize = 1 << 20;
+
+/// Reads a source that is not CSV in one go (CSV is read a MiB at a time by [`AnalyseTask`]).
+fn read(source: &ScoreSource, kind: Option<ScoreKind>) -> Result<ScoreSet, CoreError> {
     match source {
         ScoreSource::Csv(text) => {
-            check_file_size(text.len())?;
-            scores_from_csv(&text, kind)
+            let mut r = CsvScores::new(text);
+            while !r.read_lines(text, usize::MAX)? {}
+            r.finish(kind)
         }
         ScoreSource::Json(text) => {
             check_file_size(text.len())?;
-            scores_from_json(&text)
+            scores_from_json(text)
         }
         ScoreSource::Npz(bytes) => {
             check_file_size(bytes.len())?;
-            scores_from_npz(&bytes, kind)
+            scores_from_npz(bytes, kind)
         }
         ScoreSource::Synthetic {
             rows,
@@ -186,8 +194,8 @@ fn read(source: ScoreSource, kind: Option<ScoreKind>) -> Result<ScoreSet, CoreEr
             seed,
         } => {
             let (values, labels) =
-                synthetic_logits(rows, classes, scale, seed, MAX_SYNTHETIC_VALUES)?;
-            ScoreSet::new(values, classes, labels, Some(ScoreKind::Logits))
+                synthetic_logits(*rows, *classes, *scale, *seed, MAX_SYNTHETIC_VALUES)?;
+            ScoreSet::new(values, *classes, labels, Some(ScoreKind::Logits))
         }
     }
 }
@@ -254,6 +262,8 @@ struct Read {
 /// The analysis in progress: what each finished step left.
 struct AnalyseTask {
     req: Analyse,
+    /// A CSV text being read.
+    csv: Option<CsvScores>,
     read: Option<Read>,
     fit: Option<(TemperatureFit, Vec<[f64; 2]>)>,
     before: Option<AtTemperature>,
@@ -266,7 +276,22 @@ impl AnalyseTask {
     fn step(&mut self) -> Result<Option<Analysis>, CoreError> {
         let req = &self.req;
         let Some(data) = &self.read else {
-            let set = read(req.source.clone(), req.kind)?;
+            let set = match &req.source {
+                ScoreSource::Csv(text) => {
+                    let r = self.csv.get_or_insert_with(|| CsvScores::new(text));
+                    let until = r.bytes_read() + CSV_BYTES_PER_UNIT;
+                    loop {
+                        if r.read_lines(text, 64)? {
+                            break;
+                        }
+                        if r.bytes_read() >= until {
+                            return Ok(None);
+                        }
+                    }
+                    self.csv.take().expect("reading above").finish(req.kind)?
+                }
+                other => read(other, req.kind)?,
+            };
             let (classes, kind, labels) = (set.classes, set.kind, set.labels.clone());
             self.read = Some(Read {
                 logits: set.into_logits()?,
@@ -334,8 +359,12 @@ impl StartTask for Analyse {
         self.binning.check()?;
         // The scores kept by the previous analysis go before this one reads its own.
         SCORES.with(Kept::clear);
+        if let ScoreSource::Csv(text) | ScoreSource::Json(text) = &self.source {
+            check_file_size(text.len())?;
+        }
         Ok(Box::new(AnalyseTask {
             req: self,
+            csv: None,
             read: None,
             fit: None,
             before: None,
@@ -363,7 +392,14 @@ impl SyncTask for AnalyseTask {
                 output: Output::CalibrateAnalyse(analysis),
             }),
             None => Ok(Slice::More {
-                progress: Progress::new(Stage::Evaluating, self.steps, ANALYSIS_STEPS),
+                progress: match (&self.csv, &self.req.source) {
+                    (Some(r), ScoreSource::Csv(text)) => Progress::new(
+                        Stage::ReadingKib,
+                        r.bytes_read() as u64 >> 10,
+                        text.len() as u64 >> 10,
+                    ),
+                    _ => Progress::new(Stage::Evaluating, self.steps, ANALYSIS_STEPS),
+                },
                 partials: Vec::new(),
                 units,
             }),
@@ -623,6 +659,141 @@ impl SyncTask for OverlapTask {
         Ok(Slice::Done {
             partials,
             output: Output::CalibrateOverlap(self.run.finish()?),
+        })
+    }
+}
+
+/// Input of the overlap sweep: `base` run at every separation in `separations`, once with ERM and
+/// once with `mixup` (Chidambaram & Ge's comparison: ERM then temperature scaling against Mixup).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverlapSweep {
+    /// Every field but the separation and the training.
+    pub base: OverlapConfig,
+    /// The separations μ (1 to [`MAX_SWEEP_POINTS`], each checked as the run's field).
+    pub separations: Vec<f64>,
+    /// The Mixup arm's training.
+    pub mixup: Training,
+}
+
+/// Most separations in one sweep.
+pub const MAX_SWEEP_POINTS: usize = 20;
+
+/// One finished run of the sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    /// Its separation μ.
+    pub separation: f64,
+    /// ERM or Mixup.
+    pub training: Training,
+    /// Training accuracy at the end.
+    pub train_accuracy: f64,
+    /// Test scores at T = 1.
+    pub before: TestScores,
+    /// The temperature fitted on the calibration split (`None`: no finite one).
+    pub temperature: Option<f64>,
+    /// Test scores at that temperature.
+    pub after: Option<TestScores>,
+}
+
+/// The sweep in progress: the runs still to do (last first) and the one training.
+struct SweepTask {
+    todo: Vec<OverlapConfig>,
+    run: OverlapRun,
+    finished: u64,
+    total: u64,
+}
+
+impl StartTask for OverlapSweep {
+    fn start(self) -> Result<Box<dyn Task>, JobFailure> {
+        if self.separations.is_empty() || self.separations.len() > MAX_SWEEP_POINTS {
+            return Err(CoreError::OutOfRange {
+                what: "number of separations",
+                value: self.separations.len() as f64,
+                min: 1.0,
+                max: MAX_SWEEP_POINTS as f64,
+            }
+            .into());
+        }
+        if matches!(self.mixup, Training::Erm) {
+            return Err(CoreError::InvalidValue {
+                what: "the sweep's Mixup arm",
+                reason: "it must be a Mixup training".into(),
+            }
+            .into());
+        }
+        let mut todo = Vec::with_capacity(2 * self.separations.len());
+        for &separation in self.separations.iter().rev() {
+            for training in [self.mixup, Training::Erm] {
+                let config = OverlapConfig {
+                    separation,
+                    training,
+                    ..self.base.clone()
+                };
+                config.check()?;
+                todo.push(config);
+            }
+        }
+        let total = todo.len() as u64 * self.base.epochs as u64;
+        let first = todo.pop().expect("at least one separation");
+        Ok(Box::new(SweepTask {
+            todo,
+            run: OverlapRun::new(first)?,
+            finished: 0,
+            total,
+        }))
+    }
+}
+
+impl SweepTask {
+    /// One epoch; the finished run's point when it was the run's last.
+    fn epoch(&mut self) -> Result<Option<SweepPoint>, CoreError> {
+        self.run.epoch()?;
+        self.finished += 1;
+        if !self.run.done() {
+            return Ok(None);
+        }
+        let r = self.run.finish()?;
+        let c = self.run.config();
+        let point = SweepPoint {
+            separation: c.separation,
+            training: c.training,
+            train_accuracy: r.train_accuracy,
+            before: r.before,
+            temperature: r.temperature.as_ref().ok().map(|t| t.temperature),
+            after: r.after,
+        };
+        if let Some(next) = self.todo.pop() {
+            self.run = OverlapRun::new(next)?;
+        }
+        Ok(Some(point))
+    }
+}
+
+impl SyncTask for SweepTask {
+    fn slice(&mut self, budget: SliceBudget) -> Result<Slice, JobFailure> {
+        let (result, units) = budget.run(|b| -> Result<Vec<Partial>, CoreError> {
+            let mut points = Vec::new();
+            while self.finished < self.total {
+                if let Some(p) = self.epoch()? {
+                    points.push(Partial::CalibrateOverlapSweep(p));
+                }
+                if !b.unit_done() {
+                    break;
+                }
+            }
+            Ok(points)
+        });
+        let partials = result?;
+        if self.finished < self.total {
+            return Ok(Slice::More {
+                progress: Progress::new(Stage::Epochs, self.finished, self.total),
+                partials,
+                units,
+            });
+        }
+        Ok(Slice::Done {
+            partials,
+            output: Output::CalibrateOverlapSweep(self.total / self.run.config().epochs as u64),
         })
     }
 }
@@ -976,5 +1147,132 @@ mod tests {
         };
         let f = run_to_end(all.into_job().start().unwrap(), None).unwrap_err();
         assert_eq!(f.code.as_str(), "OutOfRange");
+    }
+
+    /// The sweep: every separation with ERM then Mixup, one epoch per unit, each finished run
+    /// streamed with the core's result of the same configuration; bad sweeps refused up front.
+    #[test]
+    fn the_overlap_sweep_streams_every_run_as_the_core_runs_it() {
+        let base = OverlapConfig {
+            samples: 200,
+            dim: 3,
+            hidden: vec![],
+            epochs: 2,
+            batch: 50,
+            learning_rate: 1e-2,
+            ..OverlapConfig::reference()
+        };
+        let mixup = Training::Mixup {
+            points: 3,
+            alpha: 1.0,
+        };
+        let job = OverlapSweep {
+            base: base.clone(),
+            separations: vec![0.5, 4.0],
+            mixup,
+        };
+        let (out, partials, slices) =
+            run_to_end(job.clone().into_job().start().unwrap(), Some(1)).unwrap();
+        assert_eq!((out, slices), (Output::CalibrateOverlapSweep(4), 8));
+        let points: Vec<SweepPoint> = partials
+            .into_iter()
+            .map(|p| match p {
+                Partial::CalibrateOverlapSweep(p) => p,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let order: Vec<(f64, Training)> =
+            points.iter().map(|p| (p.separation, p.training)).collect();
+        assert_eq!(
+            order,
+            vec![
+                (0.5, Training::Erm),
+                (0.5, mixup),
+                (4.0, Training::Erm),
+                (4.0, mixup)
+            ]
+        );
+        for p in &points {
+            let (_, want) = run(OverlapConfig {
+                separation: p.separation,
+                training: p.training,
+                ..base.clone()
+            })
+            .unwrap();
+            assert_eq!(p.before, want.before);
+            assert_eq!(p.after, want.after);
+            assert_eq!(
+                p.temperature,
+                want.temperature.as_ref().ok().map(|t| t.temperature)
+            );
+        }
+        let none = OverlapSweep {
+            separations: vec![],
+            ..job.clone()
+        };
+        assert_eq!(
+            none.into_job().start().err().unwrap().code.as_str(),
+            "OutOfRange"
+        );
+        let bad = OverlapSweep {
+            separations: vec![1.0, -2.0],
+            ..job.clone()
+        };
+        let f = bad.into_job().start().err().unwrap();
+        assert!(f.message.contains("separation"), "{f:?}");
+        let erm = OverlapSweep {
+            mixup: Training::Erm,
+            ..job
+        };
+        assert_eq!(
+            erm.into_job().start().err().unwrap().code.as_str(),
+            "InvalidValue"
+        );
+    }
+
+    /// A CSV of several MiB is read a MiB per unit (progress, Pause and Cancel between them) and
+    /// reads what it reads at once.
+    #[test]
+    fn a_large_csv_is_read_a_mib_at_a_time() {
+        let (z, y) = synthetic_logits(40_000, 10, 4.0, 3, MAX_SYNTHETIC_VALUES).unwrap();
+        let mut text = String::from("label,c0,c1,c2,c3,c4,c5,c6,c7,c8,c9\n");
+        for (row, label) in z.chunks_exact(10).zip(&y) {
+            text.push_str(&label.to_string());
+            for v in row {
+                text.push_str(&format!(",{v}"));
+            }
+            text.push('\n');
+        }
+        let mib = text.len() as f64 / f64::from(1 << 20);
+        assert!(mib > 3.0, "{mib} MiB");
+        let source = ScoreSource::Csv(text.into());
+        let at_once = read(&source, None).unwrap();
+        let mut task = AnalyseTask {
+            req: Analyse {
+                source,
+                kind: None,
+                binning: Binning::EqualMass { bins: 10 },
+                resamples: 0,
+                seed: 1,
+            },
+            csv: None,
+            read: None,
+            fit: None,
+            before: None,
+            after: None,
+            steps: 0,
+        };
+        let mut units = 0;
+        while task.read.is_none() {
+            task.step().unwrap();
+            units += 1;
+        }
+        // ⌈size / 1 MiB⌉ units: each reads on to the first line end past its MiB.
+        assert_eq!(units, mib.ceil() as usize, "{mib} MiB");
+        let read = task.read.unwrap();
+        assert_eq!(
+            (read.logits, read.labels, read.classes),
+            (at_once.values, at_once.labels, 10)
+        );
     }
 }

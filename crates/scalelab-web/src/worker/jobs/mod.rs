@@ -120,6 +120,8 @@ jobs! {
     CalibrateSample(calibrate::LocateSample) -> calibrate::SampleBins, partial NoPartial, pausable false;
     /// Calibrate: one run of the class-overlap experiment, one epoch per unit.
     CalibrateOverlap(calibrate::Overlap) -> calibrate::OverlapOutcome, partial calibrate::OverlapEpoch, pausable true;
+    /// Calibrate: the overlap experiment at every separation, ERM and Mixup, one epoch per unit; each finished run streamed.
+    CalibrateOverlapSweep(calibrate::OverlapSweep) -> u64, partial calibrate::SweepPoint, pausable true;
     /// Destroys the worker's GPU device, as a driver reset would (to try the CPU fallback).
     LoseGpuDevice(kernels::LoseGpuDevice) -> kernels::GpuDeviceLost, partial NoPartial, pausable false;
 }
