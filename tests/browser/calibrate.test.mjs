@@ -124,6 +124,28 @@ test("a netcal example file uploaded (.npz) matches scikit-learn's Murphy decomp
   close(await cell(page, "cal-murphy", "data-at", "before", "miscalibration"), m.MCB, 1e-8, "MCB");
   close(await cell(page, "cal-murphy", "data-at", "before", "discrimination"), m.DSC, 1e-8, "DSC");
   close(await cell(page, "cal-murphy", "data-at", "before", "uncertainty"), m.UNC, 1e-8, "UNC");
+  // Two .npy files (labels first, scores second: the 2-D one is the scores), written here by hand:
+  // logits (3, 0) ×3 and (0, 3) with labels 0, 0, 1, 1 — the closed form, T* = 3 / ln 3.
+  const npy = (descr, shape, body) => {
+    let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+    header += " ".repeat(63 - ((10 + header.length) % 64)) + "\n";
+    const head = Buffer.alloc(10);
+    Buffer.from("\x93NUMPY", "latin1").copy(head);
+    head[6] = 1;
+    head.writeUInt16LE(header.length, 8);
+    return Buffer.concat([head, Buffer.from(header, "latin1"), Buffer.from(body.buffer)]);
+  };
+  const dir = await (await import("node:fs/promises")).mkdtemp(join((await import("node:os")).tmpdir(), "scalelab-npy-"));
+  const labelsPath = join(dir, "labels.npy"), logitsPath = join(dir, "logits.npy");
+  const { writeFile } = await import("node:fs/promises");
+  await writeFile(labelsPath, npy("<i8", "(4,)", new BigInt64Array([0n, 0n, 1n, 1n])));
+  await writeFile(logitsPath, npy("<f8", "(4, 2)", new Float64Array([3, 0, 3, 0, 3, 0, 0, 3])));
+  await page.setInputFiles("#cal-file", [labelsPath, logitsPath]);
+  await page.waitForFunction(() => /^4 rows × 2 classes \(logits\)/.test(document.querySelector("#cal-status")?.textContent));
+  close(Number((await page.textContent("#cal-status")).match(/T\* = ([\d.]+)/)[1]), 3 / Math.log(3), 1e-6, "T* from two .npy");
+  assert.match(await page.textContent("#cal-file-summary"), /labels\.npy \+ logits\.npy/);
+  await page.setInputFiles("#cal-file", [logitsPath]);
+  await page.waitForFunction(() => /holds one array/.test(document.querySelector("#cal-data-error")?.textContent));
   // A CSV dropped on the box replaces the file.
   const csv = "label,a,b\n0,3,0\n0,3,0\n1,3,0\n1,0,3\n";
   await page.evaluate((text) => {

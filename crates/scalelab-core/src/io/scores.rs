@@ -8,7 +8,8 @@
 //!   its line). At most [`MAX_CLASSES`] classes.
 //! - **NumPy** ([`scores_from_npz`], [`scores_from_npy`]): a `.npz` holding a 2-D score array
 //!   named one of [`SCORE_ARRAY_NAMES`] and a 1-D label array named one of [`LABEL_ARRAY_NAMES`]
-//!   (netcal's example files use `predictions` and `ground_truth`), or two `.npy` files.
+//!   (netcal's example files use `predictions` and `ground_truth`), or two `.npy` files
+//!   ([`scores_from_npy_pair`] takes them in either order).
 //! - **JSON** ([`scores_from_json`]): `{"logits": [[…], …], "labels": […]}` or the same with
 //!   `"probabilities"`.
 //!
@@ -462,6 +463,31 @@ pub fn scores_from_npy(
     let s = read_npy("score NPY file", scores)?;
     let l = read_npy("label NPY file", labels)?;
     from_arrays(&s, &l, kind)
+}
+
+/// Reads scores and labels from two `.npy` files given in either order: the 2-D array is the
+/// scores, the 1-D one the labels (as a user drops `logits.npy` and `labels.npy` together).
+///
+/// Errors: as [`read_npy`]; [`CoreError::InvalidArrayFile`] unless one array is 2-D and the
+/// other 1-D (naming both shapes); as [`ScoreSet::new`].
+pub fn scores_from_npy_pair(
+    a: &[u8],
+    b: &[u8],
+    kind: Option<ScoreKind>,
+) -> Result<ScoreSet, CoreError> {
+    let a = read_npy("first NPY file", a)?;
+    let b = read_npy("second NPY file", b)?;
+    match (a.shape.len(), b.shape.len()) {
+        (2, 1) => from_arrays(&a, &b, kind),
+        (1, 2) => from_arrays(&b, &a, kind),
+        _ => Err(CoreError::InvalidArrayFile {
+            what: "pair of NPY files",
+            reason: format!(
+                "one must be 2-D (samples × classes) and the other 1-D (labels); these have shapes {:?} and {:?}",
+                a.shape, b.shape
+            ),
+        }),
+    }
 }
 
 #[derive(serde::Deserialize)]

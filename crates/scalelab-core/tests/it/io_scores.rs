@@ -297,3 +297,33 @@ fn a_csv_read_a_line_at_a_time_equals_the_csv_read_at_once() {
         "{at_once:?}"
     );
 }
+
+/// Two `.npy` files in either order: the 2-D one is read as the scores, the 1-D one as the labels;
+/// two arrays of the same rank are refused with both shapes named.
+#[test]
+fn a_pair_of_npy_files_reads_in_either_order() {
+    use scalelab_core::io::scores::scores_from_npy_pair;
+    let scores = npy("<f8", false, "(2, 2)", &f64s(&[3.0, 0.0, 0.0, 3.0]));
+    let labels = npy(
+        "<i8",
+        false,
+        "(2,)",
+        &[0i64, 1]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    );
+    let ab = scores_from_npy_pair(&scores, &labels, None).unwrap();
+    let ba = scores_from_npy_pair(&labels, &scores, None).unwrap();
+    assert_eq!(ab, ba);
+    assert_eq!(
+        (ab.values.clone(), ab.labels.clone(), ab.classes),
+        (vec![3.0, 0.0, 0.0, 3.0], vec![0, 1], 2)
+    );
+    match scores_from_npy_pair(&scores, &scores, None) {
+        Err(CoreError::InvalidArrayFile { reason, .. }) => {
+            assert!(reason.contains("[2, 2] and [2, 2]"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

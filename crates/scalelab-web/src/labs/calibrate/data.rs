@@ -7,10 +7,10 @@ use leptos::prelude::*;
 
 use scalelab_core::CoreErrorCode;
 
-use super::{CalibratePage, Source, UploadedFile, BINNINGS};
+use super::{Arrays, CalibratePage, Source, UploadedFile, BINNINGS};
 use crate::job::JobState;
 use crate::widgets::field::Field;
-use crate::widgets::file_input::{chosen_file, dropped_file, file_text};
+use crate::widgets::file_input::{chosen_files, dropped_files, file_bytes, file_text};
 use crate::widgets::text_box::TextBox;
 use crate::worker::protocol::ErrorCode;
 
@@ -117,33 +117,49 @@ pub(super) fn DataPanel(
     kind_key: Signal<String>,
 ) -> impl IntoView {
     let url = page.url;
-    let read_file = move |file: web_sys::File| {
-        let name = file.name();
+    // A file the page cannot take (one `.npy` alone, three files): said beside the data.
+    let file_error = RwSignal::new(None::<String>);
+    let read_files = move |files: Vec<web_sys::File>| {
+        let names: Vec<String> = files.iter().map(|f| f.name()).collect();
+        file_error.set(None);
         leptos::task::spawn_local(async move {
-            let lower = name.to_ascii_lowercase();
-            if lower.ends_with(".npz") {
-                if let Ok(buf) = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-                    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-                    page.set_file(UploadedFile {
-                        name,
-                        bytes: Arc::new(bytes),
-                    });
+            let is = |ext: &str| names.iter().all(|n| n.to_ascii_lowercase().ends_with(ext));
+            match files.as_slice() {
+                [f] if is(".npz") => {
+                    if let Some(bytes) = file_bytes(f).await {
+                        page.set_file(UploadedFile {
+                            name: names.join(""),
+                            arrays: Arrays::Npz(Arc::new(bytes)),
+                        });
+                    }
                 }
-            } else if let Some(text) = file_text(&file).await {
-                page.set_text(text.into());
+                [a, b] if is(".npy") => {
+                    if let (Some(a), Some(b)) = (file_bytes(a).await, file_bytes(b).await) {
+                        page.set_file(UploadedFile {
+                            name: names.join(" + "),
+                            arrays: Arrays::NpyPair(Arc::new(a), Arc::new(b)),
+                        });
+                    }
+                }
+                [_] if is(".npy") => file_error.set(Some(format!(
+                    "{} holds one array: choose the scores' and the labels' .npy files together",
+                    names[0]
+                ))),
+                [f] => {
+                    if let Some(text) = file_text(f).await {
+                        page.set_text(text.into());
+                    }
+                }
+                [] => {}
+                _ => file_error.set(Some(format!(
+                    "{} files chosen: give one CSV, JSON or .npz file, or two .npy files (scores and labels)",
+                    names.len()
+                ))),
             }
         });
     };
-    let on_file = move |ev: leptos::ev::Event| {
-        if let Some(f) = chosen_file(&ev) {
-            read_file(f);
-        }
-    };
-    let on_drop = move |ev: web_sys::DragEvent| {
-        if let Some(f) = dropped_file(&ev) {
-            read_file(f);
-        }
-    };
+    let on_file = move |ev: leptos::ev::Event| read_files(chosen_files(&ev));
+    let on_drop = move |ev: web_sys::DragEvent| read_files(dropped_files(&ev));
     let apply_preset = move |value: String| {
         let Some((_, _, entries, text)) = PRESETS.iter().find(|(v, _, _, _)| *v == value) else {
             return;
@@ -160,6 +176,9 @@ pub(super) fn DataPanel(
     // The worker's reading errors (a bad cell, a ragged row, a label out of range, a file that
     // is not an array, scores no temperature calibrates) belong to the data, by their code.
     let data_error = Signal::derive(move || {
+        if let Some(e) = file_error.get() {
+            return Some(e);
+        }
         page.analyse.state().with(|s| match s {
             JobState::Failed(f) if is_data_error(f.code) => Some(f.message.clone()),
             _ => None,
@@ -183,12 +202,12 @@ pub(super) fn DataPanel(
                         prop:value=move || page.source.get().key()>
                         <option value="synthetic">"Generated"</option>
                         <option value="text">"Pasted or a CSV / JSON file"</option>
-                        <option value="file" disabled=move || page.file.with(|f| f.is_none())>"An .npz file"</option>
+                        <option value="file" disabled=move || page.file.with(|f| f.is_none())>"An .npz or two .npy files"</option>
                     </select>
                 </div>
                 <div class="field">
-                    <label for="cal-file">"Upload CSV, JSON or .npz"</label>
-                    <input id="cal-file" type="file" accept=".csv,.tsv,.txt,.json,.npz,text/csv,application/json" on:change=on_file />
+                    <label for="cal-file">"Upload CSV, JSON, .npz, or two .npy (scores and labels)"</label>
+                    <input id="cal-file" type="file" multiple=true accept=".csv,.tsv,.txt,.json,.npz,.npy,text/csv,application/json" on:change=on_file />
                 </div>
             </div>
             <Show when=is(Source::Synthetic)>
@@ -202,13 +221,16 @@ pub(super) fn DataPanel(
             </Show>
             <Show when=is(Source::File)>
                 <p class="hint" id="cal-file-summary">{move || page.file.with(|f| f.as_ref().map(|f| format!(
-                    "{} — {:.1} KiB, kept in this page (the link cannot carry it)", f.name, f.bytes.len() as f64 / 1024.0)))}</p>
+                    "{} — {:.1} KiB, kept in this page (the link cannot carry it)", f.name, f.size() as f64 / 1024.0)))}</p>
             </Show>
             <div class="dropzone" on:dragover=move |ev: web_sys::DragEvent| ev.prevent_default() on:drop=on_drop>
                 <label for="cal-data">"CSV (a label column and one column per class) or JSON {\"logits\": [[…]], \"labels\": […]} — or drop a file here"</label>
                 <TextBox id="cal-data" rows=6 text=text described_by="cal-data-error"
                     invalid=Signal::derive(move || data_error.get().is_some())
-                    on_input=Callback::new(move |t: String| page.set_text(t.into())) />
+                    on_input=Callback::new(move |t: String| {
+                        file_error.set(None);
+                        page.set_text(t.into());
+                    }) />
                 <p class="field-error" id="cal-data-error" role="alert">{move || data_error.get().unwrap_or_default()}</p>
             </div>
             <div class="controls">

@@ -82,7 +82,7 @@ pub(super) enum Source {
     Synthetic,
     /// Pasted or a text file (CSV or JSON).
     Text,
-    /// A `.npz` file, kept in the page.
+    /// A `.npz` file or two `.npy` files, kept in the page.
     File,
 }
 
@@ -104,11 +104,35 @@ impl Source {
     }
 }
 
-/// An uploaded binary file: its name and bytes.
+/// Uploaded NumPy arrays: a `.npz`, or two `.npy` files (scores and labels, in either order).
+#[derive(Clone, PartialEq)]
+pub(super) enum Arrays {
+    Npz(Arc<Vec<u8>>),
+    NpyPair(Arc<Vec<u8>>, Arc<Vec<u8>>),
+}
+
+/// Uploaded binary files: their name(s) and bytes, kept in the page.
 #[derive(Clone, PartialEq)]
 pub(super) struct UploadedFile {
     pub name: String,
-    pub bytes: Arc<Vec<u8>>,
+    pub arrays: Arrays,
+}
+
+impl UploadedFile {
+    /// Bytes in all.
+    pub fn size(&self) -> usize {
+        match &self.arrays {
+            Arrays::Npz(b) => b.len(),
+            Arrays::NpyPair(a, b) => a.len() + b.len(),
+        }
+    }
+
+    fn source(&self) -> ScoreSource {
+        match &self.arrays {
+            Arrays::Npz(b) => ScoreSource::Npz(b.to_vec()),
+            Arrays::NpyPair(a, b) => ScoreSource::NpyPair(a.to_vec(), b.to_vec()),
+        }
+    }
 }
 
 /// The page's state, shared by its parts (signal handles: `Copy`).
@@ -217,7 +241,7 @@ pub fn CalibrateLab() -> impl IntoView {
                     ScoreSource::Csv(text)
                 }
             }
-            Source::File => ScoreSource::Npz(page.file.get()?.bytes.to_vec()),
+            Source::File => page.file.with(|f| f.as_ref().map(UploadedFile::source))?,
         };
         Some(Analyse {
             source: src,

@@ -21,7 +21,8 @@ use scalelab_core::calibrate::synthetic::synthetic_logits;
 use scalelab_core::calibrate::temperature::{fit_temperature, nll_curve, TemperatureFit};
 use scalelab_core::calibrate::Scores;
 use scalelab_core::io::scores::{
-    check_file_size, scores_from_json, scores_from_npz, CsvScores, ScoreKind, ScoreSet,
+    check_file_size, scores_from_json, scores_from_npy_pair, scores_from_npz, CsvScores, ScoreKind,
+    ScoreSet,
 };
 use scalelab_core::CoreError;
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,11 @@ pub enum ScoreSource {
     Json(#[serde(with = "crate::worker::text_bytes")] std::sync::Arc<str>),
     /// A `.npz` file's bytes.
     Npz(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// Two `.npy` files' bytes, in either order (the 2-D one is the scores).
+    NpyPair(
+        #[serde(with = "serde_bytes")] Vec<u8>,
+        #[serde(with = "serde_bytes")] Vec<u8>,
+    ),
     /// Generated: `rows` × `classes` logits at logit scale `scale` (> 1 overconfident), seeded.
     Synthetic {
         /// Rows.
@@ -186,6 +192,10 @@ fn read(source: &ScoreSource, kind: Option<ScoreKind>) -> Result<ScoreSet, CoreE
         ScoreSource::Npz(bytes) => {
             check_file_size(bytes.len())?;
             scores_from_npz(bytes, kind)
+        }
+        ScoreSource::NpyPair(a, b) => {
+            check_file_size(a.len() + b.len())?;
+            scores_from_npy_pair(a, b, kind)
         }
         ScoreSource::Synthetic {
             rows,
