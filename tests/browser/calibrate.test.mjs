@@ -42,6 +42,10 @@ test("the closed-form preset: T* = 3 / ln 3 and every number by hand; the slider
   close(await cell(page, "cal-metrics", "data-metric", "nll", "after"), -(0.75 * Math.log(0.75) + 0.25 * Math.log(0.25)), 1e-11, "NLL after");
   close(await cell(page, "cal-metrics", "data-metric", "ece", "after"), 0, 1e-12, "ECE after");
   close(await cell(page, "cal-metrics", "data-metric", "accuracy", "before"), 0.75, 0, "accuracy");
+  // Every metric has its bootstrap interval, the class-wise ones and Brier / K included.
+  for (const m of ["classwise_ece", "adaptive_ce", "brier_per_class", "ece"]) {
+    assert.match(await page.textContent(`#cal-metrics tr[data-metric="${m}"] td[data-col="before-ci"]`), /^\[\d/, m);
+  }
   // Before: every confidence σ(3) = 1/(1 + e^−3), accuracy 3/4.
   close(await cell(page, "cal-metrics", "data-metric", "ece", "before"), 1 / (1 + Math.exp(-3)) - 0.75, 1e-11, "ECE before");
   // Half the labels each class: the class-frequency forecaster says 1/2: ECE 0, NLL ln 2.

@@ -120,6 +120,13 @@ test("bootstrap intervals, the class-frequency forecaster, recalibration and the
   near(iv.accuracy.std_error, Math.sqrt(0.75 * 0.25 / n), 0.1 * Math.sqrt(0.75 * 0.25 / n), "bootstrap SE");
   assert.ok(iv.accuracy.lower < 0.75 && 0.75 < iv.accuracy.upper);
   assert.deepEqual(scalelab.metricIntervals(logits, 2, labels, { resamples: 500, seed: 3 }), iv, "seeded");
+  near(iv.brier_per_class.upper, iv.brier.upper / 2, 1e-15, "Brier / K interval");
+  // Class-wise: every row says p(0) = σ(2) and p(1) = 1 − σ(2); 3/4 of the labels are 0, so each
+  // class's single bin is off by σ(2) − 3/4, and so is their mean.
+  const cw = scalelab.classwiseIntervals(logits, 2, labels, { resamples: 50, seed: 3 });
+  near(cw.classwise_ece.estimate, 1 / (1 + Math.exp(-2)) - 0.75, 1e-12, "class-wise ECE");
+  assert.ok(cw.classwise_ece.lower <= cw.classwise_ece.upper && cw.adaptive_ce.finite === 50);
+  assert.throws(() => scalelab.classwiseIntervals(logits, 2, labels, { resamples: 10, level: 1.5 }), { name: "OutOfRange" });
   // Class frequencies 0.75 / 0.25: ECE 0, NLL = −(0.75 ln 0.75 + 0.25 ln 0.25), Brier 1 − 2·(0.75² + 0.25²) + (0.75² + 0.25²).
   const p = scalelab.properness(logits, 2, labels);
   near(p.frequency_forecaster.ece, 0, 1e-15, "ECE of the frequencies");

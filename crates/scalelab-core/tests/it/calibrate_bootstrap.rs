@@ -125,3 +125,56 @@ fn every_metric_has_an_interval_with_the_closed_form_standard_errors() {
         assert_eq!(m.finite, 400, "{name}");
     }
 }
+
+/// The class-wise ECE's and adaptive CE's bootstrap against numpy's own bootstrap of an
+/// independent implementation (`tests/vectors/calibration_bootstrap.py`, B = 1000, another
+/// generator): the estimates equal, and the standard errors and interval ends agree as two
+/// estimates of one sampling distribution (B = 100 here: the SE's relative error is about
+/// 1/√200 ≈ 7 %, so 25 %; the ends within 1.5 standard errors). Past the work limit the
+/// intervals are refused by code.
+#[test]
+fn classwise_intervals_agree_with_numpys_bootstrap() {
+    use scalelab_core::calibrate::bootstrap::{classwise_intervals, MAX_CLASSWISE_WORK};
+    use scalelab_core::calibrate::Scores;
+    let want: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../tests/vectors/calibration_bootstrap.json"
+    ))
+    .unwrap();
+    let Some((z, k, labels)) = crate::calibrate_netcal::netcal_example("lenet-5-cifar-10.npz")
+    else {
+        return;
+    };
+    let s = Scores::new(&z, k, &labels).unwrap();
+    let guo = Binning::EqualWidth {
+        bins: 15,
+        edges: EdgeConvention::UpperClosed,
+    };
+    let iv = classwise_intervals(&s, 1.0, &guo, 100, 0.95, 3).unwrap();
+    for (name, m) in [
+        ("classwise_ece", iv.classwise_ece),
+        ("adaptive_ce", iv.adaptive_ce),
+    ] {
+        let w = &want[name];
+        let f = |key: &str| w[key].as_f64().unwrap();
+        assert!((m.estimate - f("estimate")).abs() < 1e-9, "{name}: {m:?}");
+        assert!(
+            (m.std_error / f("std_error") - 1.0).abs() < 0.25,
+            "{name}: {m:?} vs {w}"
+        );
+        let se = f("std_error");
+        assert!(
+            (m.lower - f("lower")).abs() < 1.5 * se,
+            "{name}: {m:?} vs {w}"
+        );
+        assert!(
+            (m.upper - f("upper")).abs() < 1.5 * se,
+            "{name}: {m:?} vs {w}"
+        );
+        assert_eq!(m.finite, 100);
+    }
+    let too_many = (MAX_CLASSWISE_WORK / (s.len() * k) as f64) as usize + 1;
+    assert!(matches!(
+        classwise_intervals(&s, 1.0, &guo, too_many, 0.95, 3),
+        Err(CoreError::OutOfRange { .. })
+    ));
+}

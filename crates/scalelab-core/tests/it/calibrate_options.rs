@@ -96,6 +96,8 @@ proptest! {
             prop_assert!((0.0..=1.0).contains(&d), "debiased {d}");
             let iv = metric_intervals(&s, t, &b, 5, 0.9, 1).unwrap();
             prop_assert!(iv.ece.lower <= iv.ece.upper);
+            let cw = scalelab_core::calibrate::bootstrap::classwise_intervals(&s, t, &b, 5, 0.9, 1).unwrap();
+            prop_assert!(cw.classwise_ece.lower <= cw.classwise_ece.upper && cw.adaptive_ce.lower <= cw.adaptive_ce.upper);
         }
         match corp(&conf, &correct, resamples, level, points, 3) {
             Ok(c) => {

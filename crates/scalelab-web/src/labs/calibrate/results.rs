@@ -4,7 +4,7 @@
 //! class-frequency forecaster, and the exports.
 
 use leptos::prelude::*;
-use scalelab_core::calibrate::bootstrap::{MetricInterval, MetricIntervals};
+use scalelab_core::calibrate::bootstrap::{MetricInterval, MAX_CLASSWISE_WORK};
 use scalelab_core::calibrate::metrics::MetricReport;
 use scalelab_core::calibrate::temperature::nll_on_curve;
 use scalelab_core::io::scores::ScoreKind;
@@ -21,7 +21,7 @@ type Metric = (
     &'static str,
     &'static str,
     fn(&MetricReport) -> Option<f64>,
-    Option<fn(&MetricIntervals) -> &MetricInterval>,
+    Option<fn(&AtTemperature) -> Option<MetricInterval>>,
 );
 
 /// The metric table's rows: key, label, value, bootstrap interval.
@@ -30,35 +30,55 @@ const METRICS: [Metric; 14] = [
         "accuracy",
         "Accuracy",
         |m| Some(m.accuracy),
-        Some(|i| &i.accuracy),
+        Some(|a| a.intervals.map(|i| i.accuracy)),
     ),
-    ("nll", "NLL (mean)", |m| Some(m.nll), Some(|i| &i.nll)),
+    (
+        "nll",
+        "NLL (mean)",
+        |m| Some(m.nll),
+        Some(|a| a.intervals.map(|i| i.nll)),
+    ),
     (
         "brier",
         "Brier (sum over classes)",
         |m| Some(m.brier),
-        Some(|i| &i.brier),
+        Some(|a| a.intervals.map(|i| i.brier)),
     ),
     (
         "brier_per_class",
         "Brier per class (÷ K)",
         |m| Some(m.brier_per_class),
-        None,
+        Some(|a| a.intervals.map(|i| i.brier_per_class)),
     ),
-    ("ece", "ECE (top label)", |m| Some(m.ece), Some(|i| &i.ece)),
-    ("mce", "MCE", |m| Some(m.mce), Some(|i| &i.mce)),
+    (
+        "ece",
+        "ECE (top label)",
+        |m| Some(m.ece),
+        Some(|a| a.intervals.map(|i| i.ece)),
+    ),
+    (
+        "mce",
+        "MCE",
+        |m| Some(m.mce),
+        Some(|a| a.intervals.map(|i| i.mce)),
+    ),
     (
         "rms",
         "RMS calibration error",
         |m| Some(m.rms),
-        Some(|i| &i.rms),
+        Some(|a| a.intervals.map(|i| i.rms)),
     ),
-    ("ace", "ACE (equal mass)", |m| Some(m.ace), Some(|i| &i.ace)),
+    (
+        "ace",
+        "ACE (equal mass)",
+        |m| Some(m.ace),
+        Some(|a| a.intervals.map(|i| i.ace)),
+    ),
     (
         "adaptive_ce",
         "Adaptive CE (classwise, equal mass)",
         |m| Some(m.adaptive_ce),
-        None,
+        Some(|a| a.classwise_intervals.map(|i| i.adaptive_ce)),
     ),
     (
         "classwise_ece",
@@ -70,7 +90,7 @@ const METRICS: [Metric; 14] = [
         "debiased_l2",
         "Debiased L2 (Kumar et al.)",
         |m| Some(m.debiased_l2),
-        Some(|i| &i.debiased_l2),
+        Some(|a| a.intervals.map(|i| i.debiased_l2)),
     ),
     (
         "binary_ece",
@@ -102,7 +122,7 @@ fn metrics_csv(a: &Analysis) -> String {
         String::from("metric,before,before_lower,before_upper,after,after_lower,after_upper\n");
     for (key, _, value, ci) in METRICS {
         let cells = |at: &AtTemperature| {
-            let i = ci.and_then(|f| at.intervals.as_ref().map(f));
+            let i = ci.and_then(|f| f(at));
             format!(
                 "{},{},{}",
                 value(&at.metrics)
@@ -328,10 +348,16 @@ pub(super) fn ResultPanel(page: CalibratePage) -> impl IntoView {
                     .iter()
                     .map(|(key, label, value, ci)| {
                         let cell = |at: &AtTemperature, col: &'static str| {
-                            let i = ci.and_then(|f| at.intervals.as_ref().map(f));
+                            let i = ci.and_then(|f| f(at));
+                            // Intervals asked for but this one's work too large (class-wise only).
+                            let ci_text = match (i, ci.is_some() && at.intervals.is_some()) {
+                                (Some(i), _) => interval(&i),
+                                (None, true) => format!("not computed: rows × classes × resamples > {MAX_CLASSWISE_WORK:.0e}"),
+                                (None, false) => String::new(),
+                            };
                             view! {
                                 <td class="num" data-col=col>{value(&at.metrics).map(fmt).unwrap_or_else(|| "—".into())}</td>
-                                <td class="num" data-col=format!("{col}-ci")>{i.map(interval).unwrap_or_default()}</td>
+                                <td class="num" data-col=format!("{col}-ci")>{ci_text}</td>
                             }
                         };
                         view! {

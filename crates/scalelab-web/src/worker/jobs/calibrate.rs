@@ -4,7 +4,9 @@
 //! are parsed here, never on the page.
 
 use scalelab_core::calibrate::binning::Binning;
-use scalelab_core::calibrate::bootstrap::{metric_intervals, MetricIntervals};
+use scalelab_core::calibrate::bootstrap::{
+    classwise_intervals, metric_intervals, ClasswiseIntervals, MetricIntervals, MAX_CLASSWISE_WORK,
+};
 use scalelab_core::calibrate::conventions::{convention_matrix, error_by_bins, Convention};
 use scalelab_core::calibrate::corp::{corp, Corp};
 use scalelab_core::calibrate::methods::{outcome, select_rows, Method, MethodComparison};
@@ -101,6 +103,9 @@ pub struct AtTemperature {
     pub metrics: MetricReport,
     /// Their bootstrap intervals (when asked for).
     pub intervals: Option<MetricIntervals>,
+    /// The class-wise metrics' intervals (when asked for and rows × classes × resamples is at
+    /// most [`MAX_CLASSWISE_WORK`]).
+    pub classwise_intervals: Option<ClasswiseIntervals>,
     /// The convention matrix of the top-label confidences.
     pub conventions: Vec<ConventionRow>,
     /// CORP of the top-label confidences.
@@ -224,6 +229,19 @@ fn at(s: &Scores<'_>, t: f64, req: &Analyse) -> Result<AtTemperature, CoreError>
     } else {
         None
     };
+    let work = s.len() as f64 * s.classes() as f64 * req.resamples as f64;
+    let classwise_intervals = if req.resamples > 0 && work <= MAX_CLASSWISE_WORK {
+        Some(classwise_intervals(
+            s,
+            t,
+            &req.binning,
+            req.resamples,
+            0.95,
+            req.seed,
+        )?)
+    } else {
+        None
+    };
     let pass = top_label_pass(s, t);
     let curve: Vec<usize> = (1..=BINS_CURVE).collect();
     let conventions = convention_matrix(&pass.conf, &pass.correct, Some(req.binning.bins()))?
@@ -251,6 +269,7 @@ fn at(s: &Scores<'_>, t: f64, req: &Analyse) -> Result<AtTemperature, CoreError>
         temperature: t,
         metrics,
         intervals,
+        classwise_intervals,
         conventions,
         corp,
     })
@@ -1284,5 +1303,32 @@ mod tests {
             (read.logits, read.labels, read.classes),
             (at_once.values, at_once.labels, 10)
         );
+    }
+
+    /// The class-wise intervals come with the others when rows × classes × resamples is within
+    /// the limit, and are left out (the page says why) past it.
+    #[test]
+    fn classwise_intervals_are_left_out_past_their_work_limit() {
+        let job = |rows, classes, resamples| Analyse {
+            source: ScoreSource::Synthetic {
+                rows,
+                classes,
+                scale: 3.0,
+                seed: 4,
+            },
+            kind: None,
+            binning: Binning::EqualMass { bins: 10 },
+            resamples,
+            seed: 1,
+        };
+        let run = |j: Analyse| match run_to_end(j.into_job().start().unwrap(), None).unwrap().0 {
+            Output::CalibrateAnalyse(a) => a,
+            other => panic!("{other:?}"),
+        };
+        let small = run(job(100, 5, 200));
+        assert!(small.before.intervals.is_some() && small.before.classwise_intervals.is_some());
+        // 210 × 200 × 5000 = 2.1·10⁸ > 2·10⁸.
+        let large = run(job(210, 200, 5000));
+        assert!(large.after.intervals.is_some() && large.after.classwise_intervals.is_none());
     }
 }
