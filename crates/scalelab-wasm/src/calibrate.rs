@@ -317,6 +317,14 @@ struct IntervalOptions {
     seed: Option<u64>,
 }
 
+fn interval_options(opts: Option<js_sys::Object>) -> Result<IntervalOptions> {
+    options(
+        "interval options",
+        &["temperature", "binning", "resamples", "level", "seed"],
+        opts,
+    )
+}
+
 /// Seeded percentile bootstrap intervals of every top-label metric (defaults: T = 1, 15 bins
 /// `(lo, hi]`, 1000 resamples, level 0.95, seed 0).
 #[wasm_bindgen(js_name = metricIntervals, unchecked_return_type = "MetricIntervals")]
@@ -326,11 +334,7 @@ pub fn metric_intervals(
     #[wasm_bindgen(unchecked_param_type = "LabelValues")] labels: &[f64],
     #[wasm_bindgen(unchecked_optional_param_type = "IntervalOptions")] opts: Option<js_sys::Object>,
 ) -> Result<JsValue> {
-    let o: IntervalOptions = options(
-        "interval options",
-        &["temperature", "binning", "resamples", "level", "seed"],
-        opts,
-    )?;
+    let o = interval_options(opts)?;
     let t = o.temperature.unwrap_or(1.0);
     let binning = o.binning.unwrap_or(DEFAULT_BINNING);
     with_scores(logits, classes, labels, |s| {
@@ -357,11 +361,7 @@ pub fn classwise_intervals(
     #[wasm_bindgen(unchecked_param_type = "LabelValues")] labels: &[f64],
     #[wasm_bindgen(unchecked_optional_param_type = "IntervalOptions")] opts: Option<js_sys::Object>,
 ) -> Result<JsValue> {
-    let o: IntervalOptions = options(
-        "interval options",
-        &["temperature", "binning", "resamples", "level", "seed"],
-        opts,
-    )?;
+    let o = interval_options(opts)?;
     let binning = o.binning.unwrap_or(DEFAULT_BINNING);
     with_scores(logits, classes, labels, |s| {
         Ok(to_js(

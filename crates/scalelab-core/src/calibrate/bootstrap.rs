@@ -97,6 +97,22 @@ fn bootstrap_values<const M: usize>(
     Ok((estimate, values))
 }
 
+/// The interval of metric `m` of [`bootstrap_values`]' output.
+fn column_interval<const M: usize>(
+    estimate: &[f64; M],
+    values: &[[f64; M]],
+    m: usize,
+    resamples: usize,
+    level: f64,
+) -> Result<MetricInterval, CoreError> {
+    interval(
+        estimate[m],
+        values.iter().map(|v| v[m]).collect(),
+        resamples,
+        level,
+    )
+}
+
 /// The percentile interval and standard error of the finite `values` around `estimate`.
 fn interval(
     estimate: f64,
@@ -184,14 +200,7 @@ pub fn metric_intervals(
             debiased_calibration_error(&r),
         ])
     })?;
-    let one = |m: usize| {
-        interval(
-            estimate[m],
-            values.iter().map(|v| v[m]).collect(),
-            resamples,
-            level,
-        )
-    };
+    let one = |m: usize| column_interval(&estimate, &values, m, resamples, level);
     let brier = one(2)?;
     let k = scores.classes() as f64;
     Ok(MetricIntervals {
@@ -261,14 +270,7 @@ pub fn classwise_intervals(
             adaptive_calibration_error(&s, t, binning.bins())?,
         ])
     })?;
-    let one = |m: usize| {
-        interval(
-            estimate[m],
-            values.iter().map(|v| v[m]).collect(),
-            resamples,
-            level,
-        )
-    };
+    let one = |m: usize| column_interval(&estimate, &values, m, resamples, level);
     Ok(ClasswiseIntervals {
         classwise_ece: one(0)?,
         adaptive_ce: one(1)?,

@@ -17,9 +17,7 @@
 //! distribution. The calibration errors are all top-label, under the binning asked for.
 
 use super::binning::Binning;
-use super::metrics::{
-    accuracy, brier, calibration_error, nll, reliability, top_label, Norm, Reliability,
-};
+use super::metrics::{brier, calibration_error, nll, reliability, top_label, Norm, Reliability};
 use super::recalibrate::{HistogramBinning, Isotonic};
 use super::scaling::{check_penalty, fit_scaling, AffineMap};
 use super::temperature::fit_temperature;
@@ -146,23 +144,31 @@ pub fn select_rows(
     Ok((logits, labels))
 }
 
-/// The top-label scores of confidences `conf` with outcomes `correct`.
-fn top_label_errors(
+/// `method`'s row from top-label confidences `conf` and outcomes `correct` on the test rows, with
+/// the full distribution's `(NLL, Brier)` when the method has one.
+fn score(
+    method: Method,
     conf: &[f64],
     correct: &[f64],
+    full: Option<(f64, f64)>,
     binning: &Binning,
-) -> Result<(f64, f64, f64, Reliability), CoreError> {
+) -> Result<MethodScore, CoreError> {
     let r = reliability(conf, correct, binning)?;
-    Ok((
-        calibration_error(&r, Norm::L1),
-        calibration_error(&r, Norm::Max),
-        calibration_error(&r, Norm::L2),
-        r,
-    ))
+    Ok(MethodScore {
+        method,
+        accuracy: correct.iter().sum::<f64>() / correct.len() as f64,
+        nll: full.map(|f| f.0),
+        brier: full.map(|f| f.1),
+        ece: calibration_error(&r, Norm::L1),
+        mce: calibration_error(&r, Norm::Max),
+        rms: calibration_error(&r, Norm::L2),
+        temperature: None,
+        gradient: None,
+        reliability: r,
+    })
 }
 
-/// Scores the full distribution softmax(z/t) of the test rows (a temperature never changes the
-/// argmax, so the accuracy is the logits').
+/// Scores the full distribution softmax(z/t) of the test rows.
 fn score_distribution(
     method: Method,
     test: &Scores<'_>,
@@ -170,19 +176,13 @@ fn score_distribution(
     binning: &Binning,
 ) -> Result<MethodScore, CoreError> {
     let (conf, correct) = top_label(test, t);
-    let (ece, mce, rms, reliability) = top_label_errors(&conf, &correct, binning)?;
-    Ok(MethodScore {
+    score(
         method,
-        accuracy: accuracy(test),
-        nll: Some(nll(test, t)),
-        brier: Some(brier(test, t)),
-        ece,
-        mce,
-        rms,
-        temperature: None,
-        gradient: None,
-        reliability,
-    })
+        &conf,
+        &correct,
+        Some((nll(test, t), brier(test, t))),
+        binning,
+    )
 }
 
 /// Fits `method` on `cal` and scores it on `test` (module docs). `penalty` is vector and matrix
@@ -237,19 +237,7 @@ pub fn evaluate(
             } else {
                 HistogramBinning::fit(&cal_conf, &cal_correct, binning.bins())?.apply_all(&conf)?
             };
-            let (ece, mce, rms, reliability) = top_label_errors(&mapped, &correct, binning)?;
-            Ok(MethodScore {
-                method,
-                accuracy: correct.iter().sum::<f64>() / correct.len() as f64,
-                nll: None,
-                brier: None,
-                ece,
-                mce,
-                rms,
-                temperature: None,
-                gradient: None,
-                reliability,
-            })
+            score(method, &mapped, &correct, None, binning)
         }
     }
 }

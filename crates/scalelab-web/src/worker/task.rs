@@ -37,6 +37,27 @@ impl SliceBudget {
     }
 }
 
+impl SliceBudget {
+    /// Calls `step` (one unit each) until it gives a result or the budget runs out: `Some` with
+    /// the result, or `None` to continue in the next slice; and the units done.
+    ///
+    /// # Errors
+    /// The first error of `step`.
+    pub fn steps<T, E>(
+        self,
+        mut step: impl FnMut() -> Result<Option<T>, E>,
+    ) -> (Result<Option<T>, E>, u64) {
+        self.run(|b| loop {
+            if let Some(done) = step()? {
+                return Ok(Some(done));
+            }
+            if !b.unit_done() {
+                return Ok(None);
+            }
+        })
+    }
+}
+
 /// What one slice achieved (returned at once, so the variants' sizes do not matter).
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]

@@ -8,13 +8,13 @@ use scalelab_core::calibrate::methods::{
     Method, MethodComparison, MethodOutcome, MethodScore, DEFAULT_CALIBRATION_FRACTION,
     DEFAULT_PENALTY,
 };
-use scalelab_core::calibrate::metrics::Reliability;
 use scalelab_core::calibrate::scaling::MAX_PENALTY;
 
+use super::results::reliability_diagram;
 use super::CalibratePage;
 use crate::format::fmt;
 use crate::job::use_job;
-use crate::plot::{Chart, ChartSpec, ScaleKind, Series, SeriesKind, PALETTE};
+use crate::plot::{Chart, ChartSpec};
 use crate::widgets::field::{parse_in_range, parse_whole, Field, Parsed};
 use crate::widgets::job_status::JobStatus;
 use crate::worker::jobs::calibrate::CompareMethods;
@@ -35,34 +35,6 @@ fn scored(c: &MethodComparison, m: Method) -> Option<&MethodScore> {
         MethodOutcome::Scored(s) if s.method == m => Some(s),
         _ => None,
     })
-}
-
-fn test_reliability_chart(title: String, r: &Reliability) -> ChartSpec {
-    let full: Vec<_> = r.bins.iter().filter(|b| b.count > 0).collect();
-    let mut spec = ChartSpec::new(
-        title,
-        ("confidence", ScaleKind::Linear),
-        ("accuracy", ScaleKind::Linear),
-        vec![
-            Series::new(
-                "perfectly calibrated",
-                SeriesKind::Line,
-                vec![0.0, 1.0],
-                vec![0.0, 1.0],
-                PALETTE[4],
-            ),
-            Series::new(
-                "test bins: accuracy at mean confidence",
-                SeriesKind::Scatter,
-                full.iter().map(|b| b.confidence).collect(),
-                full.iter().map(|b| b.accuracy).collect(),
-                PALETTE[0],
-            ),
-        ],
-    );
-    spec.x_range = Some((0.0, 1.0));
-    spec.y_range = Some((0.0, 1.0));
-    spec
 }
 
 /// The method comparison panel.
@@ -157,9 +129,11 @@ pub(super) fn MethodsPanel(page: CalibratePage) -> impl IntoView {
             .and_then(|k| k.parse::<Method>().ok())
             .unwrap_or(Method::Temperature);
         out.with(|c| match c.as_ref().and_then(|c| scored(c, which)) {
-            Some(s) => test_reliability_chart(
+            Some(s) => reliability_diagram(
                 format!("Test reliability: {}", method_label(which)),
                 &s.reliability,
+                "test bins: accuracy at mean confidence",
+                Vec::new(),
             ),
             None => ChartSpec::pending(
                 "Test reliability",

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use scalelab_core::calibrate::bootstrap::{MetricInterval, MAX_CLASSWISE_WORK};
-use scalelab_core::calibrate::metrics::MetricReport;
+use scalelab_core::calibrate::metrics::{MetricReport, Reliability};
 use scalelab_core::calibrate::temperature::nll_on_curve;
 use scalelab_core::io::scores::ScoreKind;
 
@@ -84,7 +84,7 @@ const METRICS: [Metric; 14] = [
         "classwise_ece",
         "Classwise ECE",
         |m| Some(m.classwise_ece),
-        None,
+        Some(|a| a.classwise_intervals.map(|i| i.classwise_ece)),
     ),
     (
         "debiased_l2",
@@ -137,19 +137,47 @@ fn metrics_csv(a: &Analysis) -> String {
     out
 }
 
-fn reliability_chart(at: &AtTemperature, title: String) -> ChartSpec {
-    let bins: Vec<_> = at
-        .metrics
-        .reliability
-        .bins
-        .iter()
-        .filter(|b| b.count > 0)
-        .collect();
-    let band = &at.corp.band;
+/// A reliability diagram on the unit square: the diagonal, `extra` series (CORP's band and
+/// curve), and each non-empty bin's accuracy at its mean confidence.
+pub(super) fn reliability_diagram(
+    title: String,
+    r: &Reliability,
+    bins_label: &str,
+    extra: Vec<Series>,
+) -> ChartSpec {
+    let bins: Vec<_> = r.bins.iter().filter(|b| b.count > 0).collect();
+    let mut series = vec![Series::new(
+        "perfectly calibrated",
+        SeriesKind::Line,
+        vec![0.0, 1.0],
+        vec![0.0, 1.0],
+        PALETTE[4],
+    )];
+    series.extend(extra);
+    series.push(Series::new(
+        bins_label,
+        SeriesKind::Scatter,
+        bins.iter().map(|b| b.confidence).collect(),
+        bins.iter().map(|b| b.accuracy).collect(),
+        PALETTE[0],
+    ));
     let mut spec = ChartSpec::new(
         title,
         ("confidence", ScaleKind::Linear),
         ("accuracy", ScaleKind::Linear),
+        series,
+    );
+    spec.x_range = Some((0.0, 1.0));
+    spec.y_range = Some((0.0, 1.0));
+    spec
+}
+
+fn reliability_chart(at: &AtTemperature, title: String) -> ChartSpec {
+    let band = &at.corp.band;
+    reliability_diagram(
+        title,
+        &at.metrics.reliability,
+        "bins: accuracy at mean confidence",
         vec![
             Series::band(
                 "CORP 90 % consistency band",
@@ -159,31 +187,14 @@ fn reliability_chart(at: &AtTemperature, title: String) -> ChartSpec {
                 PALETTE[5],
             ),
             Series::new(
-                "perfectly calibrated",
-                SeriesKind::Line,
-                vec![0.0, 1.0],
-                vec![0.0, 1.0],
-                PALETTE[4],
-            ),
-            Series::new(
                 "CORP (isotonic)",
                 SeriesKind::Line,
                 at.corp.curve.x.clone(),
                 at.corp.curve.y.clone(),
                 PALETTE[2],
             ),
-            Series::new(
-                "bins: accuracy at mean confidence",
-                SeriesKind::Scatter,
-                bins.iter().map(|b| b.confidence).collect(),
-                bins.iter().map(|b| b.accuracy).collect(),
-                PALETTE[0],
-            ),
         ],
-    );
-    spec.x_range = Some((0.0, 1.0));
-    spec.y_range = Some((0.0, 1.0));
-    spec
+    )
 }
 
 fn histogram_chart(a: &Analysis) -> ChartSpec {

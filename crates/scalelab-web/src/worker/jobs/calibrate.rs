@@ -405,16 +405,7 @@ impl StartTask for Analyse {
 
 impl SyncTask for AnalyseTask {
     fn slice(&mut self, budget: SliceBudget) -> Result<Slice, JobFailure> {
-        let (result, units) = budget.run(|b| -> Result<Option<Analysis>, CoreError> {
-            loop {
-                if let Some(done) = self.step()? {
-                    return Ok(Some(done));
-                }
-                if !b.unit_done() {
-                    return Ok(None);
-                }
-            }
-        });
+        let (result, units) = budget.steps(|| self.step());
         match result? {
             Some(analysis) => Ok(Slice::Done {
                 partials: Vec::new(),
@@ -513,16 +504,7 @@ impl CompareTask {
 
 impl SyncTask for CompareTask {
     fn slice(&mut self, budget: SliceBudget) -> Result<Slice, JobFailure> {
-        let (result, units) = budget.run(|b| -> Result<Option<MethodComparison>, JobFailure> {
-            loop {
-                if let Some(done) = self.step()? {
-                    return Ok(Some(done));
-                }
-                if !b.unit_done() {
-                    return Ok(None);
-                }
-            }
-        });
+        let (result, units) = budget.steps(|| self.step());
         match result? {
             Some(c) => Ok(Slice::Done {
                 partials: Vec::new(),
