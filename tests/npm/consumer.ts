@@ -119,6 +119,6 @@ const matrix: ConventionScore[] = conventionMatrix([0.9, 0.6], [1, 0], 10);
 const scaled: number = fitScaling([3, 0, 0, 3], 2, [0, 1], "vector", 0.01).nll + corp([0.2], [1]).murphy.brier;
 const set: ScoreSet = readScores(new TextEncoder().encode("label,a,b\n0,1,2\n"), "csv", "logits");
 const methods: MethodComparison = compareMethods([3, 0, 0, 3, 3, 0, 0, 3], 2, [0, 1, 1, 0], { fraction: 0.5, seed: 1 });
-const firstEce: number | undefined = methods.outcomes.map((o) => (o.status === "scored" ? o.ece : undefined))[0];
+const firstEce: number | undefined = methods.outcomes.map((o) => ("scored" in o ? o.scored.ece : undefined))[0];
 const binaryEce: number | undefined = report.binary?.ece;
 console.log(report.ece, matrix.length, scaled, set.classes, firstEce, binaryEce);

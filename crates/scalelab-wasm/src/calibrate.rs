@@ -83,12 +83,14 @@ export type Method = "uncalibrated" | "temperature" | "vector_scaling" | "matrix
 /** One method fitted on the calibration rows and scored on the test rows (`nll`, `brier`: null for
  * the top-label maps, histogram binning and isotonic; `gradient`: the fit's certificate). */
 export interface MethodScore {
-  status: "scored"; method: Method; accuracy: number; nll: number | null; brier: number | null; ece: number;
+  method: Method; accuracy: number; nll: number | null; brier: number | null; ece: number;
   mce: number; rms: number; temperature: number | null; gradient: number | null; reliability: Reliability;
 }
 /** A method these data cannot have (matrix scaling past 100 classes), with the error's code. */
-export interface MethodRefused { status: "refused"; method: Method; code: string; message: string; }
-export interface MethodComparison { calibration_rows: number; test_rows: number; outcomes: (MethodScore | MethodRefused)[]; }
+export interface MethodRefused { method: Method; code: string; message: string; }
+/** Each method's row: `{ scored: … }` or `{ refused: … }`. */
+export type MethodOutcome = { scored: MethodScore } | { refused: MethodRefused };
+export interface MethodComparison { calibration_rows: number; test_rows: number; outcomes: MethodOutcome[]; }
 /** Options of `compareMethods`: a seeded split (`fraction` of the rows calibrate, default 0.5, seed 0)
  * or explicit `calibration` and `test` rows; the binning of the errors (default 15 equal-width (lo, hi]
  * bins, and histogram binning's bins); vector and matrix scaling's L2 `penalty` (default 0.01). */

@@ -87,9 +87,10 @@ pub const DEFAULT_PENALTY: f64 = 0.01;
 
 /// A method's row: its scores, or why it could not be fitted on these data (matrix scaling with
 /// too many classes; no finite temperature on the calibration rows), by the error's code.
-/// Serialised with a `status` field: `"scored"` (and the [`MethodScore`]'s fields) or `"refused"`.
+/// Serialised externally tagged, `{"scored": {…}}` or `{"refused": {…}}` (an internally tagged
+/// enum would make every reader of it buffer the whole value first).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum MethodOutcome {
     /// Fitted and scored.
     Scored(MethodScore),

@@ -52,7 +52,7 @@ fn sweep_chart(
     let arm = |mixup: bool, after: bool| -> (Vec<f64>, Vec<f64>) {
         points
             .iter()
-            .filter(|p| matches!(p.training, Training::Mixup { .. }) == mixup)
+            .filter(|p| p.mixup_points.is_some() == mixup)
             .filter_map(|p| {
                 let s = if after { p.after? } else { p.before };
                 Some((p.separation, score(&s)))
@@ -274,10 +274,7 @@ pub(super) fn OverlapPanel() -> impl IntoView {
         swept.with(|p| {
             p.iter()
                 .map(|p| {
-                    let training = match p.training {
-                        Training::Erm => "erm",
-                        Training::Mixup { .. } => "mixup",
-                    };
+                    let training = if p.mixup_points.is_some() { "mixup" } else { "erm" };
                     let after = |f: fn(&scalelab_core::calibrate::overlap::TestScores) -> f64| {
                         p.after.as_ref().map(f).map(fmt).unwrap_or_else(|| "no finite T".into())
                     };

@@ -694,8 +694,9 @@ pub const MAX_SWEEP_POINTS: usize = 20;
 pub struct SweepPoint {
     /// Its separation μ.
     pub separation: f64,
-    /// ERM or Mixup.
-    pub training: Training,
+    /// Mixup's points `d`, or `None` for ERM (not the run's [`Training`]: an internally tagged
+    /// enum would make the page buffer every point to read it).
+    pub mixup_points: Option<usize>,
     /// Training accuracy at the end.
     pub train_accuracy: f64,
     /// Test scores at T = 1.
@@ -767,7 +768,10 @@ impl SweepTask {
         let c = self.run.config();
         let point = SweepPoint {
             separation: c.separation,
-            training: c.training,
+            mixup_points: match c.training {
+                Training::Erm => None,
+                Training::Mixup { points, .. } => Some(points),
+            },
             train_accuracy: r.train_accuracy,
             before: r.before,
             temperature: r.temperature.as_ref().ok().map(|t| t.temperature),
@@ -1192,21 +1196,23 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect();
-        let order: Vec<(f64, Training)> =
-            points.iter().map(|p| (p.separation, p.training)).collect();
+        let order: Vec<(f64, Option<usize>)> = points
+            .iter()
+            .map(|p| (p.separation, p.mixup_points))
+            .collect();
         assert_eq!(
             order,
-            vec![
-                (0.5, Training::Erm),
-                (0.5, mixup),
-                (4.0, Training::Erm),
-                (4.0, mixup)
-            ]
+            vec![(0.5, None), (0.5, Some(3)), (4.0, None), (4.0, Some(3))]
         );
         for p in &points {
+            let training = if p.mixup_points.is_some() {
+                mixup
+            } else {
+                Training::Erm
+            };
             let (_, want) = run(OverlapConfig {
                 separation: p.separation,
-                training: p.training,
+                training,
                 ..base.clone()
             })
             .unwrap();
