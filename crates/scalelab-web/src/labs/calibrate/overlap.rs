@@ -296,7 +296,7 @@ pub(super) fn OverlapPanel() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="ov-heading">
             <h2 id="ov-heading">"Where temperature scaling fails: overlapping classes"</h2>
-            <p>"Two Gaussian classes in 300 dimensions whose means are μ apart. A network trained to interpolate them (ERM) is overconfident where they overlap, and Chidambaram & Ge (ICLR 2024) prove that no temperature repairs it when the overlap is large; d-point Mixup training does better. Add label noise to make the overlap real."</p>
+            <p>"Two Gaussian classes in 300 dimensions whose means are μ apart. A network trained to interpolate them (ERM) is overconfident where they overlap, and Chidambaram & Ge (ICLR 2024) prove that no temperature repairs it when the overlap is large; d-point Mixup training does better. Add label noise to make the overlap real: it flips training and calibration labels only (as the paper's code does), so the temperature is fitted to noisy labels and scored on clean ones."</p>
             <div class="controls">
                 <div class="field">
                     <label for="ov-train">"Training"</label>
