@@ -227,6 +227,12 @@ pub fn metric_intervals(
 /// (10¹⁰) is refused and a 10 000 × 10 set with 200 (2·10⁷) is not.
 pub const MAX_CLASSWISE_WORK: f64 = 2e8;
 
+/// Whether [`classwise_intervals`] takes `rows` × `classes` × `resamples` (at most
+/// [`MAX_CLASSWISE_WORK`]).
+pub fn classwise_work_fits(rows: usize, classes: usize, resamples: usize) -> bool {
+    rows as f64 * classes as f64 * resamples as f64 <= MAX_CLASSWISE_WORK
+}
+
 /// Intervals of the class-wise metrics (the same resamples as [`metric_intervals`] with the same
 /// seed).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -253,11 +259,10 @@ pub fn classwise_intervals(
     use super::metrics::{adaptive_calibration_error, classwise_calibration_error};
     super::check_temperature(t)?;
     let (n, k) = (scores.len(), scores.classes());
-    let work = n as f64 * k as f64 * resamples as f64;
-    if work > MAX_CLASSWISE_WORK {
+    if !classwise_work_fits(n, k, resamples) {
         return Err(CoreError::OutOfRange {
             what: "bootstrap work rows × classes × resamples of the class-wise intervals",
-            value: work,
+            value: n as f64 * k as f64 * resamples as f64,
             min: 0.0,
             max: MAX_CLASSWISE_WORK,
         });

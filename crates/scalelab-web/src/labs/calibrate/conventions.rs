@@ -122,14 +122,14 @@ pub(super) fn ConventionsPanel(page: CalibratePage) -> impl IntoView {
             })
         })
     };
-    let before_chart = Signal::derive(move || match out.get() {
+    let before_chart = Signal::derive(move || match &*out.read() {
         Some(a) => by_bins_chart(&a.before, "ECE against the number of bins, T = 1".into()),
         None => ChartSpec::pending(
             "ECE against the number of bins",
             "The curves appear when the analysis is done.",
         ),
     });
-    let after_chart = Signal::derive(move || match out.get() {
+    let after_chart = Signal::derive(move || match &*out.read() {
         Some(a) => by_bins_chart(
             &a.after,
             format!(

@@ -5,7 +5,7 @@
 
 use scalelab_core::calibrate::binning::Binning;
 use scalelab_core::calibrate::bootstrap::{
-    classwise_intervals, metric_intervals, ClasswiseIntervals, MetricIntervals, MAX_CLASSWISE_WORK,
+    classwise_intervals, classwise_work_fits, metric_intervals, ClasswiseIntervals, MetricIntervals,
 };
 use scalelab_core::calibrate::conventions::{convention_matrix, error_by_bins, Convention};
 use scalelab_core::calibrate::corp::{corp, Corp};
@@ -23,8 +23,8 @@ use scalelab_core::calibrate::synthetic::synthetic_logits;
 use scalelab_core::calibrate::temperature::{fit_temperature, nll_curve, TemperatureFit};
 use scalelab_core::calibrate::Scores;
 use scalelab_core::io::scores::{
-    check_file_size, scores_from_json, scores_from_npy_pair, scores_from_npz, CsvScores, ScoreKind,
-    ScoreSet,
+    check_file_size, scores_from_csv, scores_from_json, scores_from_npy_pair, scores_from_npz,
+    CsvScores, ScoreKind, ScoreSet,
 };
 use scalelab_core::CoreError;
 use serde::{Deserialize, Serialize};
@@ -104,7 +104,7 @@ pub struct AtTemperature {
     /// Their bootstrap intervals (when asked for).
     pub intervals: Option<MetricIntervals>,
     /// The class-wise metrics' intervals (when asked for and rows × classes × resamples is at
-    /// most [`MAX_CLASSWISE_WORK`]).
+    /// most [`MAX_CLASSWISE_WORK`](scalelab_core::calibrate::bootstrap::MAX_CLASSWISE_WORK)).
     pub classwise_intervals: Option<ClasswiseIntervals>,
     /// The convention matrix of the top-label confidences.
     pub conventions: Vec<ConventionRow>,
@@ -144,22 +144,41 @@ pub const MAX_SYNTHETIC_VALUES: usize = 1 << 26;
 /// Most bins of the ECE-against-bins curves.
 pub const BINS_CURVE: usize = 30;
 
-/// Scores read by the last analysis, kept for the jobs that follow it.
-pub struct KeptScores {
+/// Scores read and turned into logits (the analysis' first step).
+pub struct ScoreData {
     /// Logits, row-major.
     pub logits: Vec<f64>,
     /// Classes.
     pub classes: usize,
     /// Labels.
     pub labels: Vec<usize>,
-    /// The fitted temperature.
-    pub temperature: f64,
+    /// What the values were.
+    pub kind: ScoreKind,
 }
 
-impl KeptScores {
+impl ScoreData {
+    /// `set` as logits (no copy for logits; `ln p` of probabilities).
+    fn of(mut set: ScoreSet) -> Result<ScoreData, CoreError> {
+        let (classes, kind, labels) = (set.classes, set.kind, std::mem::take(&mut set.labels));
+        Ok(ScoreData {
+            logits: set.into_logits()?,
+            classes,
+            labels,
+            kind,
+        })
+    }
+
     fn scores(&self) -> Result<Scores<'_>, CoreError> {
         Scores::new(&self.logits, self.classes, &self.labels)
     }
+}
+
+/// Scores read by the last analysis, with its fitted temperature, kept for the jobs that follow.
+pub struct KeptScores {
+    /// The scores.
+    pub data: ScoreData,
+    /// The fitted temperature.
+    pub temperature: f64,
 }
 
 thread_local! {
@@ -182,26 +201,24 @@ fn with_scores<R>(
 /// cancel every MiB).
 pub const CSV_BYTES_PER_UNIT: usize = 1 << 20;
 
-/// Reads a source that is not CSV in one go (CSV is read a MiB at a time by [`AnalyseTask`]).
+/// The size of a source's file (none for a generated set).
+fn file_size(source: &ScoreSource) -> Option<usize> {
+    match source {
+        ScoreSource::Csv(text) | ScoreSource::Json(text) => Some(text.len()),
+        ScoreSource::Npz(bytes) => Some(bytes.len()),
+        ScoreSource::NpyPair(a, b) => Some(a.len() + b.len()),
+        ScoreSource::Synthetic { .. } => None,
+    }
+}
+
+/// Reads a source in one go (the analysis reads CSV a MiB at a time instead); its size is
+/// checked when the job starts.
 fn read(source: &ScoreSource, kind: Option<ScoreKind>) -> Result<ScoreSet, CoreError> {
     match source {
-        ScoreSource::Csv(text) => {
-            let mut r = CsvScores::new(text);
-            while !r.read_lines(text, usize::MAX)? {}
-            r.finish(kind)
-        }
-        ScoreSource::Json(text) => {
-            check_file_size(text.len())?;
-            scores_from_json(text)
-        }
-        ScoreSource::Npz(bytes) => {
-            check_file_size(bytes.len())?;
-            scores_from_npz(bytes, kind)
-        }
-        ScoreSource::NpyPair(a, b) => {
-            check_file_size(a.len() + b.len())?;
-            scores_from_npy_pair(a, b, kind)
-        }
+        ScoreSource::Csv(text) => scores_from_csv(text, kind),
+        ScoreSource::Json(text) => scores_from_json(text),
+        ScoreSource::Npz(bytes) => scores_from_npz(bytes, kind),
+        ScoreSource::NpyPair(a, b) => scores_from_npy_pair(a, b, kind),
         ScoreSource::Synthetic {
             rows,
             classes,
@@ -229,19 +246,19 @@ fn at(s: &Scores<'_>, t: f64, req: &Analyse) -> Result<AtTemperature, CoreError>
     } else {
         None
     };
-    let work = s.len() as f64 * s.classes() as f64 * req.resamples as f64;
-    let classwise_intervals = if req.resamples > 0 && work <= MAX_CLASSWISE_WORK {
-        Some(classwise_intervals(
-            s,
-            t,
-            &req.binning,
-            req.resamples,
-            0.95,
-            req.seed,
-        )?)
-    } else {
-        None
-    };
+    let classwise_intervals =
+        if req.resamples > 0 && classwise_work_fits(s.len(), s.classes(), req.resamples) {
+            Some(classwise_intervals(
+                s,
+                t,
+                &req.binning,
+                req.resamples,
+                0.95,
+                req.seed,
+            )?)
+        } else {
+            None
+        };
     let pass = top_label_pass(s, t);
     let curve: Vec<usize> = (1..=BINS_CURVE).collect();
     let conventions = convention_matrix(&pass.conf, &pass.correct, Some(req.binning.bins()))?
@@ -280,20 +297,12 @@ fn at(s: &Scores<'_>, t: f64, req: &Analyse) -> Result<AtTemperature, CoreError>
 /// forecaster.
 pub const ANALYSIS_STEPS: u64 = 5;
 
-/// Scores read and turned into logits.
-struct Read {
-    logits: Vec<f64>,
-    classes: usize,
-    labels: Vec<usize>,
-    kind: ScoreKind,
-}
-
 /// The analysis in progress: what each finished step left.
 struct AnalyseTask {
     req: Analyse,
     /// A CSV text being read.
     csv: Option<CsvScores>,
-    read: Option<Read>,
+    read: Option<ScoreData>,
     fit: Option<(TemperatureFit, Vec<[f64; 2]>)>,
     before: Option<AtTemperature>,
     after: Option<AtTemperature>,
@@ -321,17 +330,11 @@ impl AnalyseTask {
                 }
                 other => read(other, req.kind)?,
             };
-            let (classes, kind, labels) = (set.classes, set.kind, set.labels.clone());
-            self.read = Some(Read {
-                logits: set.into_logits()?,
-                classes,
-                labels,
-                kind,
-            });
+            self.read = Some(ScoreData::of(set)?);
             self.steps += 1;
             return Ok(None);
         };
-        let s = Scores::new(&data.logits, data.classes, &data.labels)?;
+        let s = data.scores()?;
         self.steps += 1;
         let Some((fit, _)) = &self.fit else {
             let fit = fit_temperature(&s)?;
@@ -354,9 +357,7 @@ impl AnalyseTask {
         let (fit, nll_curve) = self.fit.take().expect("fitted above");
         let scores = SCORES.with(|k| {
             k.keep(KeptScores {
-                logits: data.logits,
-                classes: data.classes,
-                labels: data.labels,
+                data,
                 temperature: fit.temperature,
             })
         });
@@ -388,8 +389,8 @@ impl StartTask for Analyse {
         self.binning.check()?;
         // The scores kept by the previous analysis go before this one reads its own.
         SCORES.with(Kept::clear);
-        if let ScoreSource::Csv(text) | ScoreSource::Json(text) = &self.source {
-            check_file_size(text.len())?;
+        if let Some(bytes) = file_size(&self.source) {
+            check_file_size(bytes)?;
         }
         Ok(Box::new(AnalyseTask {
             req: self,
@@ -474,7 +475,7 @@ impl CompareTask {
         let req = &self.req;
         let Some(((cal_z, cal_y), (test_z, test_y), k)) = &self.split else {
             let split = with_scores(req.scores, |kept| {
-                let s = kept.scores()?;
+                let s = kept.data.scores()?;
                 let (cal, test) = split(s.len(), req.fraction, req.seed)?;
                 Ok((select_rows(&s, &cal)?, select_rows(&s, &test)?, s.classes()))
             })?;
@@ -607,7 +608,7 @@ impl StartTask for LocateSample {
         }
         Ok(Box::new(Once::new(move || {
             with_scores(self.scores, |kept| {
-                let s = kept.scores()?;
+                let s = kept.data.scores()?;
                 if self.row >= s.len() {
                     return Err(CoreError::IndexOutOfRange {
                         what: "row",
@@ -1111,6 +1112,41 @@ mod tests {
         };
         let f = run_to_end(gone.into_job().start().unwrap(), None).unwrap_err();
         assert_eq!(f.code.as_str(), "ScoresGone");
+    }
+
+    /// Every combination of the lookup's options, in and out of range (row × bins × kept number),
+    /// gives the bins or a typed error: `IndexOutOfRange` for a row past the end, `OutOfRange`
+    /// for the bins, `ScoresGone` for scores not kept; never a panic.
+    #[test]
+    fn every_lookup_option_combination_gives_bins_or_a_typed_error() {
+        let a = analysed(ScoreSource::Csv(
+            "label,a,b\n0,0,-800\n1,0,0\n0,2,0\n1,0,3\n1,1,0\n".into(),
+        ));
+        for scores in [a.scores, a.scores + 1] {
+            for row in [0, 1, 4, 5, usize::MAX] {
+                for bins in [0, 1, 2, 15, 1000, 100_000, 100_001] {
+                    let job = LocateSample { scores, row, bins };
+                    match job.into_job().start().and_then(|t| run_to_end(t, None)) {
+                        Ok((Output::CalibrateSample(s), _, _)) => {
+                            assert!(scores == a.scores && row < 5 && (1..=100_000).contains(&bins));
+                            assert_eq!(s.before.bins.len(), 5);
+                            assert!(s.before.bins.iter().all(|b| b.bin.is_some()));
+                        }
+                        Ok((other, _, _)) => panic!("{other:?}"),
+                        Err(f) => {
+                            let want = if !(1..=100_000).contains(&bins) {
+                                "OutOfRange"
+                            } else if scores != a.scores {
+                                "ScoresGone"
+                            } else {
+                                "IndexOutOfRange"
+                            };
+                            assert_eq!(f.code.as_str(), want, "row {row}, bins {bins}: {f:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The comparison job: a seeded split of the kept scores, one method per unit, the core's
