@@ -175,7 +175,7 @@ test("a netcal example file uploaded (.npz) matches scikit-learn's Murphy decomp
   await context.close();
 });
 
-test("conventions on the page: the torchmetrics docstring, which bin a sample is in, ECE against the bins; every method on a held-out split", async () => {
+test("conventions on the page: the torchmetrics docstring, the bin-edge example, which bin a sample is in, ECE against the bins; every method on a held-out split", async () => {
   const { page, context, problems } = await openPage(browser, origin);
   await page.goto(origin + "/?lab=calibrate");
   await waitState(page, ["done"]);
@@ -192,6 +192,17 @@ test("conventions on the page: the torchmetrics docstring, which bin a sample is
   close(await cell(page, "cal-conventions", "data-convention", "torchmetrics", "rms-before"), 0.2082, 1e-4, "matrix RMS");
   close(await cell(page, "cal-conventions", "data-convention", "torchmetrics", "mce-before"), 0.2333, 1e-4, "matrix MCE");
   assert.equal(await page.textContent('#cal-metrics tr[data-metric="binary_ece"] td[data-col="before"]'), "—", "three classes: no binary convention");
+  // The bin-edge example (science.md §7 item 12) as probability rows, a zero among them: 4 bins,
+  // Guo 0.15 and torchmetrics 0.10; the confidence 0.75 of row 0 sits on an edge, read as given.
+  await page.selectOption("#cal-preset", "bin_edge");
+  await page.waitForFunction(() => /^4 rows × 2 classes \(probabilities\)/.test(document.querySelector("#cal-status")?.textContent));
+  close(await cell(page, "cal-metrics", "data-metric", "ece", "before"), 0.15, 1e-12, "bin-edge ECE");
+  close(await cell(page, "cal-conventions", "data-convention", "guo", "ece-before"), 0.15, 1e-12, "bin-edge Guo");
+  close(await cell(page, "cal-conventions", "data-convention", "torchmetrics", "ece-before"), 0.1, 1e-12, "bin-edge torchmetrics");
+  const edgeBin = (conv, col) => page.textContent(`#cal-sample tr[data-convention="${conv}"] td[data-col="${col}"]`);
+  await page.waitForFunction(() => /^Row 0: label 0, predicted 0 \(correct\); top-label confidence 0.75 at T = 1/.test(document.querySelector("#cal-sample-summary")?.textContent));
+  assert.equal(await edgeBin("guo", "edges-before"), "0.5000 – 0.7500");
+  assert.equal(await edgeBin("torchmetrics", "edges-before"), "0.7500 – 1.0000");
   // Edge cases by hand, 4 bins: row 0 has confidence exactly 1 (logits 0 and −800), row 1 exactly
   // 1/2 (equal logits). 1 is in Guo's last bin (0.75, 1] and torchmetrics' extra bin; 1/2 is in
   // Guo's (0.25, 0.5] (bin 2 of 4) and torchmetrics' [0.5, 0.75) (bin 3).

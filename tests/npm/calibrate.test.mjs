@@ -61,6 +61,13 @@ test("the bin-edge example: 0.15 under (lo, hi], 0.10 under torchmetrics (scienc
   near(by.torchmetrics.ece, 0.1, 1e-12, "torchmetrics");
   // Which bin the confidence 1 went to under each convention.
   assert.deepEqual(m.map((c) => c.assignment[3]), [3, 4, 3, 3, 3]);
+  // The same rows as probabilities (a zero among them): read as given at T = 1, so 0.75 stays on
+  // its edge (softmax(ln p) would give 0.7499999999999999, binned below it by torchmetrics).
+  const probs = [0.75, 0.25, 0.75, 0.25, 0.9, 0.1, 1, 0];
+  const ece = (edges) =>
+    scalelab.calibrationMetrics(probs, 2, [0, 1, 0, 0], { kind: "probabilities", binning: { kind: "equal_width", bins: 4, edges } }).ece;
+  near(ece("upper_closed"), 0.15, 1e-12, "Guo from probabilities");
+  near(ece("lower_closed_extra_bin"), 0.1, 1e-12, "torchmetrics from probabilities");
 });
 
 test("vector scaling, CORP and score files", () => {
@@ -91,6 +98,14 @@ test("bad input is a typed error, never a panic", () => {
   // Every row correct at T → 0: no optimal temperature, said so.
   assert.throws(() => scalelab.temperatureScale([3, 0, 0, 3], 2, [0, 1]), { name: "NoOptimalTemperature" });
   assert.throws(() => scalelab.logitsFromProbabilities([0.5, 0.6], 2), { name: "OutOfRange", message: /sum/ });
+  // A label of probability 0: its NLL is infinite at every temperature, said so with the row.
+  assert.throws(() => scalelab.calibrationMetrics([0.5, 0.5, 1, 0], 2, [0, 1], { kind: "probabilities" }), { name: "ZeroLabelProbability", message: /row 1/ });
+  // A zero elsewhere is the logit −Infinity: vector scaling refuses it, the rest take it.
+  const z0 = scalelab.logitsFromProbabilities([0.9, 0.1, 1, 0, 0.2, 0.8, 0.7, 0.3], 2);
+  assert.equal(z0[3], -Infinity);
+  assert.throws(() => scalelab.fitScaling(z0, 2, [0, 0, 1, 0], "vector", 0.01), { name: "NonFinite" });
+  assert.ok(Number.isFinite(scalelab.temperatureScale(z0, 2, [0, 0, 0, 0]).temperature));
+  assert.throws(() => scalelab.calibrationMetrics(logits, 2, [0, 1], { kind: "odds" }), { name: "InvalidValue" });
   assert.throws(() => scalelab.calibrationMetrics(logits, 2, [0, 1], { temperature: -1 }), { name: "OutOfRange" });
   assert.throws(() => scalelab.calibrationMetrics(logits, 2, [0, 1], { bins: 3 }), { name: "InvalidValue" });
   assert.throws(() => scalelab.calibrationMetrics(logits, 2, [0, 1], { binning: { kind: "equal_width", bins: 0, edges: "upper_closed" } }), { name: "OutOfRange" });

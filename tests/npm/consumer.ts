@@ -115,10 +115,11 @@ const report: MetricReport = calibrationMetrics([3, 0, 0, 3], 2, [0, 1], {
   temperature: tFit.temperature,
   binning: { kind: "equal_mass", bins: 5 },
 });
+const fromProbs: number = calibrationMetrics([0.75, 0.25, 1, 0], 2, [0, 0], { kind: "probabilities" }).ece;
 const matrix: ConventionScore[] = conventionMatrix([0.9, 0.6], [1, 0], 10);
 const scaled: number = fitScaling([3, 0, 0, 3], 2, [0, 1], "vector", 0.01).nll + corp([0.2], [1]).murphy.brier;
 const set: ScoreSet = readScores(new TextEncoder().encode("label,a,b\n0,1,2\n"), "csv", "logits");
 const methods: MethodComparison = compareMethods([3, 0, 0, 3, 3, 0, 0, 3], 2, [0, 1, 1, 0], { fraction: 0.5, seed: 1 });
 const firstEce: number | undefined = methods.outcomes.map((o) => ("scored" in o ? o.scored.ece : undefined))[0];
 const binaryEce: number | undefined = report.binary?.ece;
-console.log(report.ece, matrix.length, scaled, set.classes, firstEce, binaryEce);
+console.log(report.ece, fromProbs, matrix.length, scaled, set.classes, firstEce, binaryEce);

@@ -189,6 +189,18 @@ pub enum CoreError {
         reason: String,
     },
 
+    /// A row of classifier scores gives its own label probability 0 (logit −∞), so its NLL is
+    /// infinite at every temperature ([`crate::calibrate::Scores::new`]).
+    #[error(
+        "row {row} (0-based) gives its label probability 0 (logit −∞), so its negative \
+         log-likelihood is infinite at every temperature; give the model's logits, or \
+         probabilities saved in float64 (float32 softmax outputs underflow to 0 below ~1e-45)"
+    )]
+    ZeroLabelProbability {
+        /// 0-based row.
+        row: usize,
+    },
+
     /// A NumPy `.npy` or `.npz` file could not be read ([`crate::io::npy`]).
     #[error("{what}: {reason}")]
     InvalidArrayFile {

@@ -8,7 +8,7 @@ use scalelab_core::calibrate::corp::corp as core_corp;
 use scalelab_core::calibrate::metrics::metric_report;
 use scalelab_core::calibrate::scaling::{fit_scaling as core_fit_scaling, AffineMap};
 use scalelab_core::calibrate::temperature::fit_temperature;
-use scalelab_core::calibrate::Scores;
+use scalelab_core::calibrate::{ScoreRows, Scores};
 use scalelab_core::io::scores::{
     labels_from_values, scores_from_csv, scores_from_json, scores_from_npz, ScoreKind,
 };
@@ -47,7 +47,9 @@ export interface MetricReport {
   reliability: Reliability;
 }
 /** Options of `calibrationMetrics`; default T = 1 and 15 equal-width (lo, hi] bins. */
-export interface MetricOptions { temperature?: number; binning?: Binning; }
+/** `kind: "probabilities"`: the values are probabilities (rows summing to 1 within 1e-4; a zero
+ * is the logit −∞), read as given at T = 1 as the libraries read them. Default `"logits"`. */
+export interface MetricOptions { temperature?: number; binning?: Binning; kind?: ScoreKind; }
 /** A fitted vector (`weights`: k) or matrix (`weights`: k², row-major) scaling. */
 export interface ScalingFit {
   map: "vector" | "matrix"; classes: number; weights: number[]; bias: number[]; penalty: number;
@@ -75,7 +77,7 @@ export interface MetricIntervals {
   rms: MetricInterval; ace: MetricInterval; debiased_l2: MetricInterval;
 }
 export interface ClasswiseIntervals { classwise_ece: MetricInterval; adaptive_ce: MetricInterval; }
-export interface IntervalOptions { temperature?: number; binning?: Binning; resamples?: number; level?: number; seed?: number; }
+export interface IntervalOptions { kind?: ScoreKind; temperature?: number; binning?: Binning; resamples?: number; level?: number; seed?: number; }
 export interface ScoreCard { accuracy: number; ece: number; nll: number; brier: number; }
 /** The model against the class-frequency forecaster (ECE 0: ECE is not proper). */
 export interface Properness { model: ScoreCard; frequency_forecaster: ScoreCard; frequencies: number[]; }
@@ -95,7 +97,7 @@ export interface MethodComparison { calibration_rows: number; test_rows: number;
  * or explicit `calibration` and `test` rows; the binning of the errors (default 15 equal-width (lo, hi]
  * bins, and histogram binning's bins); vector and matrix scaling's L2 `penalty` (default 0.01). */
 export interface CompareOptions {
-  fraction?: number; seed?: number; calibration?: number[]; test?: number[]; binning?: Binning; penalty?: number;
+  kind?: ScoreKind; fraction?: number; seed?: number; calibration?: number[]; test?: number[]; binning?: Binning; penalty?: number;
 }
 /** A score file read: values row-major, `kind` given or detected. */
 export interface ScoreSet { values: Float64Array; classes: number; labels: Uint32Array; kind: ScoreKind; }
@@ -140,15 +142,22 @@ fn options<T: for<'de> Deserialize<'de> + Default>(
     serde_wasm_bindgen::from_value(v).map_err(|e| invalid(what, e))
 }
 
-/// The checked labels and scores; `f(scores)`.
+/// The checked labels and scores; `f(scores)`. Probabilities (`kind` `"probabilities"`) become
+/// their logits and are kept, so that the metrics at T = 1 read them as given.
 fn with_scores<T>(
-    logits: &[f64],
+    values: &[f64],
     classes: usize,
     labels: &[f64],
+    kind: Option<ScoreKind>,
     f: impl FnOnce(&Scores<'_>) -> Result<T>,
 ) -> Result<T> {
     let labels = labels_from_values(labels)?;
-    f(&Scores::new(logits, classes, &labels)?)
+    match kind.unwrap_or(ScoreKind::Logits) {
+        ScoreKind::Logits => f(&Scores::new(values, classes, &labels)?),
+        ScoreKind::Probabilities => {
+            f(&ScoreRows::from_probabilities(values.to_vec(), classes, labels)?.scores()?)
+        }
+    }
 }
 
 /// 15 equal-width `(lo, hi]` bins (Guo et al.).
@@ -164,13 +173,16 @@ pub fn temperature_scale(
     classes: usize,
     #[wasm_bindgen(unchecked_param_type = "LabelValues")] labels: &[f64],
 ) -> Result<JsValue> {
-    with_scores(logits, classes, labels, |s| Ok(to_js(&fit_temperature(s)?)))
+    with_scores(logits, classes, labels, None, |s| {
+        Ok(to_js(&fit_temperature(s)?))
+    })
 }
 
 #[derive(Deserialize, Default)]
 struct MetricOptions {
     temperature: Option<f64>,
     binning: Option<Binning>,
+    kind: Option<ScoreKind>,
 }
 
 /// Every metric at a temperature under a binning (default T = 1, 15 bins `(lo, hi]`).
@@ -181,10 +193,10 @@ pub fn calibration_metrics(
     #[wasm_bindgen(unchecked_param_type = "LabelValues")] labels: &[f64],
     #[wasm_bindgen(unchecked_optional_param_type = "MetricOptions")] opts: Option<js_sys::Object>,
 ) -> Result<JsValue> {
-    let opts: MetricOptions = options("metric options", &["temperature", "binning"], opts)?;
+    let opts: MetricOptions = options("metric options", &["temperature", "binning", "kind"], opts)?;
     let t = opts.temperature.unwrap_or(1.0);
     let binning = opts.binning.unwrap_or(DEFAULT_BINNING);
-    with_scores(logits, classes, labels, |s| {
+    with_scores(logits, classes, labels, opts.kind, |s| {
         Ok(to_js(&metric_report(s, t, &binning)?))
     })
 }
@@ -205,7 +217,7 @@ pub fn fit_scaling(
             format!("“{map}”: use \"vector\" or \"matrix\""),
         )
     })?;
-    with_scores(logits, classes, labels, |s| {
+    with_scores(logits, classes, labels, None, |s| {
         Ok(to_js(&core_fit_scaling(s, map, penalty)?))
     })
 }
@@ -298,7 +310,7 @@ pub fn read_scores(
 }
 
 /// Logits `ln p` of rows of probabilities (each row must sum to 1 within 1e-4; a zero
-/// probability gives −∞, which the methods refuse).
+/// probability gives −∞, which every function takes except vector and matrix scaling).
 #[wasm_bindgen(js_name = logitsFromProbabilities)]
 pub fn logits_from_probabilities(
     #[wasm_bindgen(unchecked_param_type = "ScoreValues")] probabilities: &[f64],
@@ -312,6 +324,7 @@ pub fn logits_from_probabilities(
 
 #[derive(Deserialize, Default)]
 struct IntervalOptions {
+    kind: Option<ScoreKind>,
     temperature: Option<f64>,
     binning: Option<Binning>,
     resamples: Option<usize>,
@@ -322,7 +335,14 @@ struct IntervalOptions {
 fn interval_options(opts: Option<js_sys::Object>) -> Result<IntervalOptions> {
     options(
         "interval options",
-        &["temperature", "binning", "resamples", "level", "seed"],
+        &[
+            "temperature",
+            "binning",
+            "resamples",
+            "level",
+            "seed",
+            "kind",
+        ],
         opts,
     )
 }
@@ -339,7 +359,7 @@ pub fn metric_intervals(
     let o = interval_options(opts)?;
     let t = o.temperature.unwrap_or(1.0);
     let binning = o.binning.unwrap_or(DEFAULT_BINNING);
-    with_scores(logits, classes, labels, |s| {
+    with_scores(logits, classes, labels, o.kind, |s| {
         Ok(to_js(
             &scalelab_core::calibrate::bootstrap::metric_intervals(
                 s,
@@ -365,7 +385,7 @@ pub fn classwise_intervals(
 ) -> Result<JsValue> {
     let o = interval_options(opts)?;
     let binning = o.binning.unwrap_or(DEFAULT_BINNING);
-    with_scores(logits, classes, labels, |s| {
+    with_scores(logits, classes, labels, o.kind, |s| {
         Ok(to_js(
             &scalelab_core::calibrate::bootstrap::classwise_intervals(
                 s,
@@ -389,7 +409,7 @@ pub fn properness(
     temperature: Option<f64>,
 ) -> Result<JsValue> {
     let t = temperature.unwrap_or(1.0);
-    with_scores(logits, classes, labels, |s| {
+    with_scores(logits, classes, labels, None, |s| {
         Ok(to_js(&scalelab_core::calibrate::properness::properness(
             s,
             t,
@@ -423,6 +443,7 @@ pub fn recalibrate(
 
 #[derive(Deserialize, Default)]
 struct CompareOptions {
+    kind: Option<ScoreKind>,
     fraction: Option<f64>,
     seed: Option<u64>,
     calibration: Option<Vec<usize>>,
@@ -452,10 +473,11 @@ pub fn compare_methods(
             "test",
             "binning",
             "penalty",
+            "kind",
         ],
         opts,
     )?;
-    with_scores(logits, classes, labels, |s| {
+    with_scores(logits, classes, labels, o.kind, |s| {
         let (cal, test) = match (o.calibration, o.test) {
             (Some(cal), Some(test)) => {
                 if o.fraction.is_some() || o.seed.is_some() {

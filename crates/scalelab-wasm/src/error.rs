@@ -25,6 +25,7 @@ export type ScalelabErrorName =
   | "ModelUndefined"
   | "StepOutsideSchedule"
   | "NoOptimalTemperature"
+  | "ZeroLabelProbability"
   | "InvalidArrayFile"
   | "InvalidFormula"
   | "InvalidCsv"

@@ -268,8 +268,8 @@ pub fn classwise_intervals(
         });
     }
     let (estimate, values) = bootstrap_values(n, resamples, level, seed, |rows| {
-        let (z, y) = super::methods::select_rows(scores, rows)?;
-        let s = Scores::new(&z, k, &y)?;
+        let rows = super::ScoreRows::select(scores, rows)?;
+        let s = rows.scores()?;
         Ok([
             classwise_calibration_error(&s, t, binning)?,
             adaptive_calibration_error(&s, t, binning.bins())?,

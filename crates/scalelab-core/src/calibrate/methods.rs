@@ -21,7 +21,7 @@ use super::metrics::{brier, calibration_error, nll, reliability, top_label, Norm
 use super::recalibrate::{HistogramBinning, Isotonic};
 use super::scaling::{check_penalty, fit_scaling, AffineMap};
 use super::temperature::fit_temperature;
-use super::Scores;
+use super::{ScoreRows, Scores};
 use crate::{CoreError, CoreErrorCode};
 
 /// A recalibration method.
@@ -114,35 +114,6 @@ pub struct MethodComparison {
     pub test_rows: usize,
     /// One outcome per method, in [`Method`]'s order.
     pub outcomes: Vec<MethodOutcome>,
-}
-
-/// The rows `rows` of `scores`: their logits (row-major) and labels.
-///
-/// Errors: [`CoreError::IndexOutOfRange`] for a row past the end, [`CoreError::EmptyInput`] for
-/// no rows.
-pub fn select_rows(
-    scores: &Scores<'_>,
-    rows: &[usize],
-) -> Result<(Vec<f64>, Vec<usize>), CoreError> {
-    if rows.is_empty() {
-        return Err(CoreError::EmptyInput {
-            what: "rows of a split",
-        });
-    }
-    let mut logits = Vec::with_capacity(rows.len() * scores.classes());
-    let mut labels = Vec::with_capacity(rows.len());
-    for &r in rows {
-        if r >= scores.len() {
-            return Err(CoreError::IndexOutOfRange {
-                what: "row of a split",
-                index: r,
-                len: scores.len(),
-            });
-        }
-        logits.extend_from_slice(scores.row(r));
-        labels.push(scores.label(r));
-    }
-    Ok((logits, labels))
 }
 
 /// `method`'s row from top-label confidences `conf` and outcomes `correct` on the test rows, with
@@ -265,7 +236,7 @@ pub fn outcome(
 
 /// Every [`Method`] fitted on rows `cal_rows` of `scores` and scored on rows `test_rows`.
 ///
-/// Errors: the options ([`Binning::check`], [`check_penalty`]) and the splits ([`select_rows`]);
+/// Errors: the options ([`Binning::check`], [`check_penalty`]) and the splits ([`ScoreRows::select`]);
 /// a method's own limit is its row's [`MethodOutcome::Refused`].
 pub fn compare_methods(
     scores: &Scores<'_>,
@@ -277,10 +248,11 @@ pub fn compare_methods(
     use strum::VariantArray;
     binning.check()?;
     check_penalty(penalty)?;
-    let (cal_logits, cal_labels) = select_rows(scores, cal_rows)?;
-    let (test_logits, test_labels) = select_rows(scores, test_rows)?;
-    let cal = Scores::new(&cal_logits, scores.classes(), &cal_labels)?;
-    let test = Scores::new(&test_logits, scores.classes(), &test_labels)?;
+    let (cal, test) = (
+        ScoreRows::select(scores, cal_rows)?,
+        ScoreRows::select(scores, test_rows)?,
+    );
+    let (cal, test) = (cal.scores()?, test.scores()?);
     Ok(MethodComparison {
         calibration_rows: cal_rows.len(),
         test_rows: test_rows.len(),

@@ -14,7 +14,7 @@
 //!   `(1/n) Σ_i Σ_k (p_ik − 1[y_i = k])²` in `[0, 2]` (divide by `k` for the per-class variant).
 
 use super::binning::{Binning, EdgeConvention, EqualWidthEdges};
-use super::{argmax, softmax_at, Scores};
+use super::{argmax, Scores};
 use crate::CoreError;
 
 /// One bin of a reliability diagram.
@@ -280,10 +280,25 @@ pub fn top_label_pass(scores: &Scores<'_>, t: f64) -> TopLabelPass {
     let mut w = vec![0.0; scores.classes()];
     let (mut conf, mut correct) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut nll_terms, mut brier_terms) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let given = scores.given_probabilities().filter(|_| t == 1.0);
     for i in 0..n {
         let z = scores.row(i);
         let y = scores.label(i);
         let j = argmax(z);
+        if let Some(p) = given {
+            // The probabilities as given (`Scores`' docs).
+            let p = &p[i * w.len()..(i + 1) * w.len()];
+            conf.push(p[j]);
+            correct.push(f64::from(u8::from(j == y)));
+            nll_terms.push(-p[y].ln());
+            brier_terms.push(
+                p.iter()
+                    .enumerate()
+                    .map(|(k, &pk)| (pk - f64::from(u8::from(k == y))).powi(2))
+                    .sum(),
+            );
+            continue;
+        }
         let m = z[j];
         super::row_moments::exp_shifted(z, m, beta, &mut w);
         let sum = super::row_moments::lane_sum(&w);
@@ -309,7 +324,7 @@ pub fn top_label(scores: &Scores<'_>, t: f64) -> (Vec<f64>, Vec<f64>) {
     let mut conf = Vec::with_capacity(scores.len());
     let mut outcome = Vec::with_capacity(scores.len());
     for i in 0..scores.len() {
-        softmax_at(scores.row(i), t, &mut p);
+        scores.probabilities_at(i, t, &mut p);
         let j = argmax(&p);
         conf.push(p[j]);
         outcome.push(f64::from(u8::from(j == scores.label(i))));
@@ -322,7 +337,7 @@ pub fn probabilities(scores: &Scores<'_>, t: f64) -> Vec<f64> {
     let k = scores.classes();
     let mut p = vec![0.0; scores.len() * k];
     for (i, row) in p.chunks_exact_mut(k).enumerate() {
-        softmax_at(scores.row(i), t, row);
+        scores.probabilities_at(i, t, row);
     }
     p
 }
@@ -355,11 +370,7 @@ fn for_each_class(
     for start in (0..n).step_by(BLOCK) {
         let rows = BLOCK.min(n - start);
         for r in 0..rows {
-            softmax_at(
-                scores.row(start + r),
-                t,
-                &mut block[r * classes..(r + 1) * classes],
-            );
+            scores.probabilities_at(start + r, t, &mut block[r * classes..(r + 1) * classes]);
         }
         for j in 0..classes {
             let column = &mut columns[j * n + start..j * n + start + rows];
@@ -386,9 +397,19 @@ pub fn accuracy(scores: &Scores<'_>) -> f64 {
     hits as f64 / scores.len() as f64
 }
 
-/// Mean NLL `−(1/n) Σ ln p_iy` at temperature `t`.
+/// Mean NLL `−(1/n) Σ ln p_iy` at temperature `t` (of the probabilities as given at `t = 1`,
+/// [`Scores`]' docs).
 pub fn nll(scores: &Scores<'_>, t: f64) -> f64 {
-    super::temperature::nll_at(scores, t)
+    match scores.given_probabilities().filter(|_| t == 1.0) {
+        Some(p) => {
+            let k = scores.classes();
+            let sum: f64 = (0..scores.len())
+                .map(|i| -p[i * k + scores.label(i)].ln())
+                .sum();
+            sum / scores.len() as f64
+        }
+        None => super::temperature::nll_at(scores, t),
+    }
 }
 
 /// Brier score summed over classes, `(1/n) Σ_i Σ_k (p_ik − 1[y_i = k])²`, at temperature `t`.
@@ -396,7 +417,7 @@ pub fn brier(scores: &Scores<'_>, t: f64) -> f64 {
     let mut p = vec![0.0; scores.classes()];
     let mut sum = 0.0;
     for i in 0..scores.len() {
-        softmax_at(scores.row(i), t, &mut p);
+        scores.probabilities_at(i, t, &mut p);
         let y = scores.label(i);
         sum += p
             .iter()
@@ -423,7 +444,7 @@ pub fn classwise_calibration_error(
         let mut sums = vec![(0usize, 0.0, 0.0); classes * width];
         let mut p = vec![0.0; classes];
         for i in 0..scores.len() {
-            softmax_at(scores.row(i), t, &mut p);
+            scores.probabilities_at(i, t, &mut p);
             let y = scores.label(i);
             for (j, &pj) in p.iter().enumerate() {
                 if let Some(b) = e.bin(pj) {

@@ -17,23 +17,32 @@ pub mod overlap;
 pub mod properness;
 pub mod recalibrate;
 pub mod row_moments;
+pub mod rows;
 pub mod scaling;
 pub mod synthetic;
 pub mod temperature;
 
 use crate::CoreError;
+pub use rows::ScoreRows;
 
 /// Largest allowed |Σ_j p_j − 1| of a row of probabilities (float32 softmax outputs of a
 /// 1000-class model sum to 1 within ~1e-6).
 pub const PROBABILITY_SUM_TOLERANCE: f64 = 1e-4;
 
-/// Classifier scores: `n` rows of `k ≥ 2` finite logits (row-major) and each row's label in
-/// `0 .. k`. Borrowed: a 50 000 × 1000 set is 400 MB of `f64` and is never copied.
+/// Classifier scores: `n` rows of `k ≥ 2` logits (row-major) and each row's label in `0 .. k`.
+/// A logit is finite or −∞ (a probability of exactly 0, which float32 softmax outputs often
+/// hold): the softmax gives it 0 at every temperature, and every computation here treats it so
+/// (exactly 0, never a clipped ε). The label's own logit must be finite. Scores given as
+/// probabilities can carry them ([`ScoreRows::from_probabilities`]): at `T = 1` every metric then
+/// reads the probabilities as given, as the libraries do, not `softmax(ln p)`, which can differ
+/// in the last bit — and the last bit decides the bin of a confidence on a bin edge (0.75 with 4
+/// bins). Borrowed: a 50 000 × 1000 set is 400 MB of `f64` and is never copied.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scores<'a> {
     logits: &'a [f64],
     classes: usize,
     labels: &'a [usize],
+    probabilities: Option<&'a [f64]>,
 }
 
 impl<'a> Scores<'a> {
@@ -41,7 +50,8 @@ impl<'a> Scores<'a> {
     ///
     /// Errors: [`CoreError::EmptyInput`] (no rows), [`CoreError::OutOfRange`] (fewer than two
     /// classes), [`CoreError::DimensionMismatch`] (`logits.len() ≠ n·k`),
-    /// [`CoreError::NonFinite`] (a logit), [`CoreError::IndexOutOfRange`] (a label ≥ `k`).
+    /// [`CoreError::NonFinite`] (a logit that is NaN or +∞), [`CoreError::IndexOutOfRange`] (a
+    /// label ≥ `k`), [`CoreError::ZeroLabelProbability`] (a row whose label's logit is −∞).
     pub fn new(logits: &'a [f64], classes: usize, labels: &'a [usize]) -> Result<Self, CoreError> {
         if labels.is_empty() {
             return Err(CoreError::EmptyInput { what: "labels" });
@@ -61,7 +71,11 @@ impl<'a> Scores<'a> {
                 got: logits.len(),
             });
         }
-        if let Some((index, &value)) = logits.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        if let Some((index, &value)) = logits
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.is_finite() || **v == f64::NEG_INFINITY))
+        {
             return Err(CoreError::NonFinite {
                 what: "logits",
                 index,
@@ -75,11 +89,60 @@ impl<'a> Scores<'a> {
                 len: classes,
             });
         }
+        if let Some(row) =
+            (0..labels.len()).find(|&i| logits[i * classes + labels[i]].is_infinite())
+        {
+            return Err(CoreError::ZeroLabelProbability { row });
+        }
         Ok(Scores {
             logits,
             classes,
             labels,
+            probabilities: None,
         })
+    }
+
+    /// The same scores with the probabilities `p` whose logits they are (`ln p`, as
+    /// [`logits_from_probabilities`] made them).
+    fn with_probabilities(self, p: &'a [f64]) -> Result<Self, CoreError> {
+        if p.len() != self.logits.len() {
+            return Err(CoreError::DimensionMismatch {
+                what: "probabilities beside their logits",
+                expected: self.logits.len(),
+                got: p.len(),
+            });
+        }
+        Ok(Scores {
+            probabilities: Some(p),
+            ..self
+        })
+    }
+
+    /// Row `i`'s probabilities at temperature `t` into `out`: the probabilities as given when the
+    /// scores carry them and `t = 1`, else the softmax of the logits ([`softmax_at`]).
+    #[inline]
+    pub fn probabilities_at(&self, i: usize, t: f64, out: &mut [f64]) {
+        match self.probabilities {
+            Some(p) if t == 1.0 => {
+                out.copy_from_slice(&p[i * self.classes..(i + 1) * self.classes]);
+            }
+            _ => softmax_at(self.row(i), t, out),
+        }
+    }
+
+    /// The probabilities the scores were given as (type docs), if any.
+    pub fn given_probabilities(&self) -> Option<&'a [f64]> {
+        self.probabilities
+    }
+
+    /// Every logit, row-major.
+    pub fn logits(&self) -> &'a [f64] {
+        self.logits
+    }
+
+    /// Whether every logit is finite (no probability of exactly 0).
+    pub fn all_finite(&self) -> bool {
+        self.logits.iter().all(|v| v.is_finite())
     }
 
     /// Number of rows `n`.
@@ -119,7 +182,7 @@ impl<'a> Scores<'a> {
 /// Errors: [`CoreError::DimensionMismatch`] (not a whole number of rows), [`CoreError::NonFinite`],
 /// [`CoreError::OutOfRange`] (a probability outside `[0, 1]`, or a row whose sum is more than
 /// [`PROBABILITY_SUM_TOLERANCE`] from 1 — the value reported is the sum). A probability of 0 gives
-/// the logit −∞, which [`Scores::new`] refuses: its row can never be tempered.
+/// the logit −∞ (see [`Scores`]).
 pub fn logits_from_probabilities(probs: &[f64], classes: usize) -> Result<Vec<f64>, CoreError> {
     if classes == 0 || !probs.len().is_multiple_of(classes) {
         return Err(CoreError::DimensionMismatch {

@@ -17,10 +17,11 @@ const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
 const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
 
-/// `exp(x)` for `x ≤ 0` (module docs); `x < −708` gives `exp(−708)`.
+/// `exp(x)` for `x ≤ 0` (module docs); `x < −708` gives `exp(−708)`, and `x = −∞` (a logit of
+/// −∞, a probability of 0) gives exactly 0.
 #[inline(always)]
-pub fn exp_nonpositive(x: f64) -> f64 {
-    let x = x.max(-708.0);
+pub fn exp_nonpositive(x_in: f64) -> f64 {
+    let x = x_in.max(-708.0);
     let t = x * LOG2E + ROUND;
     let k = t - ROUND;
     let r = (x - k * LN2_HI) - k * LN2_LO;
@@ -46,7 +47,11 @@ pub fn exp_nonpositive(x: f64) -> f64 {
     // t's low mantissa bits hold k (two's complement around ROUND's bits).
     let kbits = t.to_bits().wrapping_sub(ROUND.to_bits());
     let scale = f64::from_bits(kbits.wrapping_add(1023) << 52);
-    p * scale
+    if x_in == f64::NEG_INFINITY {
+        0.0
+    } else {
+        p * scale
+    }
 }
 
 /// `out_j = exp(β (z_j − m))`.
@@ -58,7 +63,8 @@ pub fn exp_shifted(z: &[f64], m: f64, beta: f64, out: &mut [f64]) {
 }
 
 /// `(Σ w_j, Σ w_j d_j, Σ w_j d_j²)` for `d_j = z_j − m`, `w_j = exp(β d_j)` (module docs), summed
-/// in eight interleaved lanes.
+/// in eight interleaved lanes. A logit of −∞ has `w_j = 0` and adds nothing (its `d_j` is
+/// raised to −`f64::MAX` so that `0 · d_j` is 0, not NaN).
 #[inline]
 pub fn row_moments(z: &[f64], m: f64, beta: f64) -> (f64, f64, f64) {
     let mut s0 = [0.0; 8];
@@ -70,6 +76,7 @@ pub fn row_moments(z: &[f64], m: f64, beta: f64) -> (f64, f64, f64) {
         for l in 0..8 {
             let d = c[l] - m;
             let w = exp_nonpositive(beta * d);
+            let d = d.max(-f64::MAX);
             s0[l] += w;
             s1[l] += w * d;
             s2[l] += w * d * d;
@@ -78,6 +85,7 @@ pub fn row_moments(z: &[f64], m: f64, beta: f64) -> (f64, f64, f64) {
     for &v in tail {
         let d = v - m;
         let w = exp_nonpositive(beta * d);
+        let d = d.max(-f64::MAX);
         s0[0] += w;
         s1[0] += w * d;
         s2[0] += w * d * d;

@@ -83,7 +83,8 @@ pub struct ScalingFit {
 impl ScalingFit {
     /// The calibrated logits `a_i` of every row of `scores` (row-major, `n·k`).
     ///
-    /// Errors: [`CoreError::DimensionMismatch`] when `scores` has a different number of classes.
+    /// Errors: [`CoreError::DimensionMismatch`] when `scores` has a different number of classes,
+    /// [`CoreError::NonFinite`] for a logit of −∞ (as [`fit_scaling`]).
     pub fn apply(&self, scores: &Scores<'_>) -> Result<Vec<f64>, CoreError> {
         if scores.classes() != self.classes {
             return Err(CoreError::DimensionMismatch {
@@ -92,6 +93,7 @@ impl ScalingFit {
                 got: scores.classes(),
             });
         }
+        check_finite_logits(scores)?;
         let k = self.classes;
         let mut out = vec![0.0; scores.len() * k];
         for (i, a) in out.chunks_exact_mut(k).enumerate() {
@@ -192,6 +194,26 @@ fn objective(
     (nll + penalty * reg, nll)
 }
 
+/// Errors: [`CoreError::NonFinite`] at the first logit of −∞ (a probability of 0): an affine map
+/// of it is undefined (`0 · (−∞)`, `−∞ + ∞`), so these maps refuse it rather than guess.
+fn check_finite_logits(scores: &Scores<'_>) -> Result<(), CoreError> {
+    let Some((i, j)) = (0..scores.len()).find_map(|i| {
+        scores
+            .row(i)
+            .iter()
+            .position(|v| v.is_infinite())
+            .map(|j| (i, j))
+    }) else {
+        return Ok(());
+    };
+    Err(CoreError::NonFinite {
+        what: "logits for vector and matrix scaling (a probability of 0 has the logit −∞, and an \
+               affine map of it is undefined)",
+        index: i * scores.classes() + j,
+        value: f64::NEG_INFINITY,
+    })
+}
+
 /// Checks a penalty weight: finite and in `[0, MAX_PENALTY]`.
 ///
 /// Errors: [`CoreError::OutOfRange`].
@@ -211,13 +233,15 @@ pub fn check_penalty(penalty: f64) -> Result<(), CoreError> {
 /// Fits `map` with penalty weight `penalty` on `scores` (module docs).
 ///
 /// Errors: [`CoreError::OutOfRange`] for a penalty outside `[0, MAX_PENALTY]` (or not finite) or
-/// matrix scaling with more than [`MATRIX_SCALING_MAX_CLASSES`] classes.
+/// matrix scaling with more than [`MATRIX_SCALING_MAX_CLASSES`] classes, [`CoreError::NonFinite`]
+/// for a logit of −∞.
 pub fn fit_scaling(
     scores: &Scores<'_>,
     map: AffineMap,
     penalty: f64,
 ) -> Result<ScalingFit, CoreError> {
     check_penalty(penalty)?;
+    check_finite_logits(scores)?;
     let k = scores.classes();
     if map == AffineMap::Matrix && k > MATRIX_SCALING_MAX_CLASSES {
         return Err(CoreError::OutOfRange {

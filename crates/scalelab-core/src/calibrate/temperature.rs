@@ -60,13 +60,18 @@ fn derivatives(scores: &Scores<'_>, maxima: &[f64], beta: f64) -> (f64, f64, f64
     (f / n, d1 / n, d2 / n)
 }
 
-/// `f′(0) = (1/n) Σ_i (mean_j z_ij − z_iy_i)` (no exponentials).
+/// `f′(0⁺) = (1/n) Σ_i (mean_j z_ij − z_iy_i)` (no exponentials), the mean over a row's finite
+/// logits: for any `β > 0` a logit of −∞ has weight 0, so as `β → 0⁺` the softmax tends to the
+/// uniform distribution over the others.
 fn gradient_at_zero(scores: &Scores<'_>) -> f64 {
-    let k = scores.classes() as f64;
     let sum: f64 = (0..scores.len())
         .map(|i| {
             let z = scores.row(i);
-            z.iter().sum::<f64>() / k - z[scores.label(i)]
+            let (total, count) = z
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold((0.0, 0usize), |(s, c), &v| (s + v, c + 1));
+            total / count as f64 - z[scores.label(i)]
         })
         .sum();
     sum / scores.len() as f64

@@ -16,10 +16,14 @@
 //! Labels must be integers in `0 .. k`. Whether the scores are logits or probabilities is given
 //! ([`ScoreKind`]) or detected: probabilities when every value is in `[0, 1]` and every row sums
 //! to 1 within [`PROBABILITY_SUM_TOLERANCE`]. Probabilities become logits `ln p` for the methods
-//! ([`ScoreSet::logits`]); a zero probability is refused there, never replaced.
+//! ([`ScoreSet::into_rows`], which keeps the probabilities for the metrics at `T = 1`); a
+//! probability of 0 is the logit −∞, exactly, never a clipped ε, and a row whose own label has
+//! probability 0 is refused ([`CoreError::ZeroLabelProbability`]).
 
-use crate::calibrate::{logits_from_probabilities, Scores, PROBABILITY_SUM_TOLERANCE};
-use crate::io::npy::{read_npy, read_npz, NpyArray, NpyData};
+use crate::calibrate::{logits_from_probabilities, ScoreRows, Scores, PROBABILITY_SUM_TOLERANCE};
+use std::io::Cursor;
+
+use crate::io::npy::{read_npy, NpyArray, NpyData, NpyStream, NpzStream};
 use crate::CoreError;
 
 /// Largest score file read (512 MiB: a 50 000 × 1000 float32 `.npy` is 200 MB, the same as text
@@ -168,13 +172,16 @@ impl ScoreSet {
         }
     }
 
-    /// The logits, taking the values (no copy for logits).
+    /// The scores as rows, taking the values (no copy for logits; probabilities kept beside
+    /// their logits, [`ScoreRows::from_probabilities`]).
     ///
-    /// Errors: as [`ScoreSet::logits`].
-    pub fn into_logits(self) -> Result<Vec<f64>, CoreError> {
+    /// Errors: as [`ScoreSet::logits`], and [`CoreError::ZeroLabelProbability`].
+    pub fn into_rows(self) -> Result<ScoreRows, CoreError> {
         match self.kind {
-            ScoreKind::Logits => Ok(self.values),
-            ScoreKind::Probabilities => logits_from_probabilities(&self.values, self.classes),
+            ScoreKind::Logits => ScoreRows::from_logits(self.values, self.classes, self.labels),
+            ScoreKind::Probabilities => {
+                ScoreRows::from_probabilities(self.values, self.classes, self.labels)
+            }
         }
     }
 }
@@ -440,15 +447,148 @@ fn from_arrays(
     ScoreSet::new(scores.to_f64(), scores.shape[1], label_values, kind)
 }
 
-/// Reads scores and labels from a `.npz` archive (module docs).
+/// Bytes shared without a copy (an uploaded file's, read a slice at a time by [`NumpyScores`]).
+#[derive(Debug, Clone)]
+pub struct SharedBytes(pub std::rc::Rc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A NumPy score file — an `.npz` archive or two `.npy` files in either order — read a slice of
+/// values at a time ([`NumpyScores::read`]), so that a worker can show progress and stop between
+/// slices; [`scores_from_npz`] and [`scores_from_npy_pair`] read one at once.
+pub enum NumpyScores<'a, B> {
+    /// An archive.
+    Npz(NpzStream<'a, B>),
+    /// Two arrays, read one after the other.
+    NpyPair {
+        /// The arrays still to read (the next last).
+        streams: Vec<NpyStream<'a>>,
+        /// The arrays read.
+        arrays: Vec<NpyArray>,
+        /// Value bytes of both arrays.
+        total: u64,
+    },
+}
+
+impl<'a, B: AsRef<[u8]> + Clone + 'a> NumpyScores<'a, B> {
+    /// An `.npz` archive (its directory read; errors as [`NpzStream::new`]).
+    pub fn npz(bytes: B) -> Result<Self, CoreError> {
+        Ok(NumpyScores::Npz(NpzStream::new(bytes)?))
+    }
+
+    /// Two `.npy` files (their headers read; errors as [`NpyStream::new`]).
+    pub fn npy_pair(a: B, b: B) -> Result<Self, CoreError> {
+        let b = NpyStream::new("second NPY file", Cursor::new(b))?;
+        let a = NpyStream::new("first NPY file", Cursor::new(a))?;
+        let total = a.bytes_total() + b.bytes_total();
+        Ok(NumpyScores::NpyPair {
+            streams: vec![b, a],
+            arrays: Vec::new(),
+            total,
+        })
+    }
+
+    /// Reads up to `values` more values; `true` once everything is read.
+    ///
+    /// Errors: as [`NpzStream::read`] and [`NpyStream::read`].
+    pub fn read(&mut self, values: u64) -> Result<bool, CoreError> {
+        match self {
+            NumpyScores::Npz(z) => z.read(values),
+            NumpyScores::NpyPair {
+                streams, arrays, ..
+            } => {
+                let mut left = values;
+                while let Some(s) = streams.last_mut() {
+                    let before = s.values_read();
+                    let done = s.read(left)?;
+                    left -= s.values_read() - before;
+                    if !done {
+                        return Ok(false);
+                    }
+                    arrays.push(streams.pop().expect("last above").finish()?);
+                    if left == 0 {
+                        break;
+                    }
+                }
+                Ok(streams.is_empty())
+            }
+        }
+    }
+
+    /// Value bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        match self {
+            NumpyScores::Npz(z) => z.bytes_read(),
+            NumpyScores::NpyPair { streams, total, .. } => {
+                total
+                    - streams
+                        .iter()
+                        .map(|s| s.bytes_total() - s.bytes_read())
+                        .sum::<u64>()
+            }
+        }
+    }
+
+    /// Value bytes of the whole file.
+    pub fn bytes_total(&self) -> u64 {
+        match self {
+            NumpyScores::Npz(z) => z.bytes_total(),
+            NumpyScores::NpyPair { total, .. } => *total,
+        }
+    }
+
+    /// The scores and labels (`kind` given, or detected).
+    ///
+    /// Errors: [`CoreError::InvalidArrayFile`] without the expected arrays (an archive's are
+    /// named one of [`SCORE_ARRAY_NAMES`] and [`LABEL_ARRAY_NAMES`]), with the wrong shapes
+    /// (of two `.npy` files one must be 2-D and the other 1-D), or not read yet; as
+    /// [`ScoreSet::new`].
+    pub fn finish(self, kind: Option<ScoreKind>) -> Result<ScoreSet, CoreError> {
+        match self {
+            NumpyScores::Npz(z) => {
+                let arrays = z.finish()?;
+                let scores = npz_array(&arrays, &SCORE_ARRAY_NAMES, "score")?;
+                let labels = npz_array(&arrays, &LABEL_ARRAY_NAMES, "label")?;
+                from_arrays(scores, labels, kind)
+            }
+            NumpyScores::NpyPair {
+                streams, arrays, ..
+            } => {
+                let not_read = || CoreError::InvalidArrayFile {
+                    what: "pair of NPY files",
+                    reason: "the files are not read yet".into(),
+                };
+                if !streams.is_empty() {
+                    return Err(not_read());
+                }
+                let [a, b]: [NpyArray; 2] = arrays.try_into().map_err(|_| not_read())?;
+                match (a.shape.len(), b.shape.len()) {
+                    (2, 1) => from_arrays(&a, &b, kind),
+                    (1, 2) => from_arrays(&b, &a, kind),
+                    _ => Err(CoreError::InvalidArrayFile {
+                        what: "pair of NPY files",
+                        reason: format!(
+                            "one must be 2-D (samples × classes) and the other 1-D (labels); these have shapes {:?} and {:?}",
+                            a.shape, b.shape
+                        ),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// Reads scores and labels from a `.npz` archive (module docs) at once.
 ///
-/// Errors: as [`read_npz`], [`CoreError::InvalidArrayFile`] without the expected arrays or with
-/// the wrong shapes, and as [`ScoreSet::new`].
+/// Errors: as [`NumpyScores::npz`], [`NumpyScores::read`] and [`NumpyScores::finish`].
 pub fn scores_from_npz(bytes: &[u8], kind: Option<ScoreKind>) -> Result<ScoreSet, CoreError> {
-    let arrays = read_npz(bytes)?;
-    let scores = npz_array(&arrays, &SCORE_ARRAY_NAMES, "score")?;
-    let labels = npz_array(&arrays, &LABEL_ARRAY_NAMES, "label")?;
-    from_arrays(scores, labels, kind)
+    let mut r = NumpyScores::npz(bytes)?;
+    r.read(u64::MAX)?;
+    r.finish(kind)
 }
 
 /// Reads scores and labels from two `.npy` files.
@@ -465,68 +605,233 @@ pub fn scores_from_npy(
     from_arrays(&s, &l, kind)
 }
 
-/// Reads scores and labels from two `.npy` files given in either order: the 2-D array is the
-/// scores, the 1-D one the labels (as a user drops `logits.npy` and `labels.npy` together).
+/// Reads scores and labels from two `.npy` files given in either order at once: the 2-D array
+/// is the scores, the 1-D one the labels (as a user drops `logits.npy` and `labels.npy`
+/// together).
 ///
-/// Errors: as [`read_npy`]; [`CoreError::InvalidArrayFile`] unless one array is 2-D and the
-/// other 1-D (naming both shapes); as [`ScoreSet::new`].
+/// Errors: as [`NumpyScores::npy_pair`], [`NumpyScores::read`] and [`NumpyScores::finish`].
 pub fn scores_from_npy_pair(
     a: &[u8],
     b: &[u8],
     kind: Option<ScoreKind>,
 ) -> Result<ScoreSet, CoreError> {
-    let a = read_npy("first NPY file", a)?;
-    let b = read_npy("second NPY file", b)?;
-    match (a.shape.len(), b.shape.len()) {
-        (2, 1) => from_arrays(&a, &b, kind),
-        (1, 2) => from_arrays(&b, &a, kind),
-        _ => Err(CoreError::InvalidArrayFile {
-            what: "pair of NPY files",
-            reason: format!(
-                "one must be 2-D (samples × classes) and the other 1-D (labels); these have shapes {:?} and {:?}",
-                a.shape, b.shape
-            ),
-        }),
-    }
+    let mut r = NumpyScores::npy_pair(a, b)?;
+    r.read(u64::MAX)?;
+    r.finish(kind)
 }
 
+/// The layout of a JSON score file, checked whole (the arrays' contents are read row by row
+/// afterwards).
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct JsonScores {
-    logits: Option<Vec<Vec<f64>>>,
-    probabilities: Option<Vec<Vec<f64>>>,
-    labels: Vec<f64>,
+struct JsonLayout {
+    logits: Option<serde::de::IgnoredAny>,
+    probabilities: Option<serde::de::IgnoredAny>,
+    #[allow(dead_code)]
+    labels: serde::de::IgnoredAny,
 }
 
-/// Reads `{"logits": [[…]], "labels": […]}` or `{"probabilities": …, "labels": …}`.
-///
-/// Errors: [`CoreError::InvalidValue`] for JSON of another shape (serde's message), ragged rows
-/// ([`CoreError::DimensionMismatch`]) and as [`ScoreSet::new`].
-pub fn scores_from_json(text: &str) -> Result<ScoreSet, CoreError> {
-    let parsed: JsonScores = serde_json::from_str(text).map_err(|e| CoreError::InvalidValue {
-        what: "JSON scores",
-        reason: format!(
-            "{e} (expected {{\"logits\": [[…], …], \"labels\": […]}} or \"probabilities\" instead of \"logits\")"
-        ),
-    })?;
-    let (rows, kind) = match (parsed.logits, parsed.probabilities) {
-        (Some(rows), None) => (rows, ScoreKind::Logits),
-        (None, Some(rows)) => (rows, ScoreKind::Probabilities),
-        _ => {
-            return Err(CoreError::InvalidValue {
-                what: "JSON scores",
-                reason: "give exactly one of \"logits\" and \"probabilities\"".into(),
-            })
+/// Where the value of the top-level key `key` of the JSON object `text` starts (`text` is valid
+/// JSON, checked before): a scan that skips strings and tracks the depth of brackets.
+fn top_level_value(text: &str, key: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let (mut depth, mut i, mut want_key) = (0usize, 0usize, false);
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                if depth == 1 && want_key {
+                    want_key = false;
+                    if text.get(start..i) == Some(key) {
+                        let rest = text.get(i + 1..)?.trim_start().strip_prefix(':')?;
+                        let value = rest.trim_start();
+                        return Some(text.len() - value.len());
+                    }
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                want_key = depth == 1 && b[i] == b'{';
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => want_key = true,
+            _ => {}
         }
-    };
-    let classes = rows.first().map_or(0, Vec::len);
-    if let Some(bad) = rows.iter().position(|r| r.len() != classes) {
-        return Err(CoreError::DimensionMismatch {
-            what: "JSON score row (every row needs the first row's number of classes)",
-            expected: classes,
-            got: rows[bad].len(),
-        });
+        i += 1;
     }
-    let labels = labels_from_values(&parsed.labels)?;
-    ScoreSet::new(rows.concat(), classes, labels, Some(kind))
+    None
+}
+
+fn json_error(reason: String) -> CoreError {
+    CoreError::InvalidValue {
+        what: "JSON scores",
+        reason,
+    }
+}
+
+/// A JSON score file — `{"logits": [[…], …], "labels": […]}` or the same with
+/// `"probabilities"` — read a number of rows at a time ([`JsonScores::read_rows`]) after one pass
+/// that checks the whole text is JSON of that shape (serde_json); each row is parsed by
+/// serde_json too. [`scores_from_json`] reads one at once.
+#[derive(Debug, Clone)]
+pub struct JsonScores {
+    /// Where the label array's text starts.
+    labels: usize,
+    kind: ScoreKind,
+    /// Where the next row starts looking.
+    pos: usize,
+    values: Vec<f64>,
+    classes: Option<usize>,
+    row: usize,
+    done: bool,
+}
+
+impl JsonScores {
+    /// Checks `text` and finds its arrays.
+    ///
+    /// Errors: [`CoreError::InvalidValue`] for JSON of another shape (serde's message), or with
+    /// both or neither of `"logits"` and `"probabilities"`.
+    pub fn new(text: &str) -> Result<JsonScores, CoreError> {
+        let layout: JsonLayout = serde_json::from_str(text).map_err(|e| {
+            json_error(format!(
+                "{e} (expected {{\"logits\": [[…], …], \"labels\": […]}} or \"probabilities\" instead of \"logits\")"
+            ))
+        })?;
+        let kind = match (layout.logits, layout.probabilities) {
+            (Some(_), None) => ScoreKind::Logits,
+            (None, Some(_)) => ScoreKind::Probabilities,
+            _ => {
+                return Err(json_error(
+                    "give exactly one of \"logits\" and \"probabilities\"".into(),
+                ))
+            }
+        };
+        let find = |key: &str| {
+            top_level_value(text, key).ok_or_else(|| {
+                json_error(format!(
+                    "cannot find the value of \"{key}\" (write the key without escapes)"
+                ))
+            })
+        };
+        let rows = find(kind.into())?;
+        let labels = find("labels")?;
+        if !text[rows..].starts_with('[') {
+            return Err(json_error(format!(
+                "\"{}\" must be an array of rows, e.g. [[0.1, 2.3], [1.0, -0.5]]",
+                <&str>::from(kind)
+            )));
+        }
+        Ok(JsonScores {
+            pos: rows + 1,
+            labels,
+            kind,
+            values: Vec::new(),
+            classes: None,
+            row: 0,
+            done: false,
+        })
+    }
+
+    /// Reads up to `rows` more rows of `text` (the same text as [`JsonScores::new`]'s); `true`
+    /// once the last row is read.
+    ///
+    /// Errors: [`CoreError::InvalidValue`] for a row that is not an array of numbers (serde's
+    /// message, with the row), [`CoreError::DimensionMismatch`] for ragged rows.
+    pub fn read_rows(&mut self, text: &str, rows: usize) -> Result<bool, CoreError> {
+        let body = text;
+        for _ in 0..rows {
+            if self.done {
+                break;
+            }
+            let rest = &body[self.pos..];
+            let skip = rest.len() - rest.trim_start_matches([' ', '\t', '\n', '\r', ',']).len();
+            self.pos += skip;
+            let rest = &body[self.pos..];
+            if rest.starts_with(']') {
+                self.done = true;
+                break;
+            }
+            // The whole text is valid JSON, so a row of numbers ends at the next `]`; a row with
+            // anything else (a nested array, a string) makes the slice fail to parse below.
+            let end = if rest.starts_with('[') {
+                rest.find(']').map(|e| e + 1)
+            } else {
+                None
+            }
+            .ok_or_else(|| {
+                json_error(format!(
+                    "row {} (0-based) of \"{}\" is not an array of numbers",
+                    self.row,
+                    <&str>::from(self.kind)
+                ))
+            })?;
+            let row: Vec<f64> = serde_json::from_str(&rest[..end]).map_err(|e| {
+                json_error(format!(
+                    "row {} (0-based) of \"{}\" is not an array of numbers ({e})",
+                    self.row,
+                    <&str>::from(self.kind)
+                ))
+            })?;
+            let classes = *self.classes.get_or_insert(row.len());
+            if row.len() != classes {
+                return Err(CoreError::DimensionMismatch {
+                    what: "JSON score row (every row needs the first row's number of classes)",
+                    expected: classes,
+                    got: row.len(),
+                });
+            }
+            self.values.extend_from_slice(&row);
+            self.row += 1;
+            self.pos += end;
+        }
+        Ok(self.done)
+    }
+
+    /// Bytes of the text read so far.
+    pub fn bytes_read(&self) -> usize {
+        self.pos
+    }
+
+    /// The scores, with the labels read from `text`.
+    ///
+    /// Errors: [`CoreError::InvalidValue`] before the last row is read or for labels that are
+    /// not an array of numbers; as [`labels_from_values`] and [`ScoreSet::new`].
+    pub fn finish(self, text: &str) -> Result<ScoreSet, CoreError> {
+        if !self.done {
+            return Err(json_error(format!(
+                "only {} rows are read so far",
+                self.row
+            )));
+        }
+        // The first JSON value from the labels' start (what follows it is the rest of the object).
+        let labels: Vec<f64> = serde_json::Deserializer::from_str(&text[self.labels..])
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err(serde::de::Error::custom("no value")))
+            .map_err(|e| {
+                json_error(format!(
+                    "\"labels\" must be an array of class indices ({e})"
+                ))
+            })?;
+        let labels = labels_from_values(&labels)?;
+        ScoreSet::new(
+            self.values,
+            self.classes.unwrap_or(0),
+            labels,
+            Some(self.kind),
+        )
+    }
+}
+
+/// Reads `{"logits": [[…]], "labels": […]}` or `{"probabilities": …, "labels": …}` at once.
+///
+/// Errors: as [`JsonScores::new`], [`JsonScores::read_rows`] and [`JsonScores::finish`].
+pub fn scores_from_json(text: &str) -> Result<ScoreSet, CoreError> {
+    let mut r = JsonScores::new(text)?;
+    r.read_rows(text, usize::MAX)?;
+    r.finish(text)
 }

@@ -2,7 +2,7 @@
 //! convention, equal mass, scikit-learn's uniform and quantile, Kumar's midpoint equal mass) ×
 //! norm × temperature, with the convention matrix, vector and matrix scaling at any penalty, CORP's
 //! band options and the bootstrap intervals, on small random scores — ties, one class never seen,
-//! huge and tiny logits — gives a value or a typed error, never a panic; a calibration error is in
+//! huge and tiny logits, logits of −∞ (probabilities of 0) — gives a value or a typed error, never a panic; a calibration error is in
 //! `[0, 1]`, and a fitted temperature is positive with a certificate.
 
 use proptest::prelude::*;
@@ -42,12 +42,26 @@ fn scores() -> impl Strategy<Value = (Vec<f64>, usize, Vec<usize>)> {
     (1usize..24, 2usize..6).prop_flat_map(|(n, k)| {
         (
             prop::collection::vec(
-                prop_oneof![(-3i32..4).prop_map(f64::from), -1e3f64..1e3, -1e-9f64..1e-9],
+                prop_oneof![
+                    4 => (-3i32..4).prop_map(f64::from),
+                    4 => -1e3f64..1e3,
+                    4 => -1e-9f64..1e-9,
+                    1 => Just(f64::NEG_INFINITY),
+                ],
                 n * k,
             ),
             Just(k),
             prop::collection::vec(0..k, n),
         )
+            .prop_map(|(mut z, k, labels)| {
+                // A logit of −∞ (a probability of 0) anywhere but on the row's label.
+                for (i, &y) in labels.iter().enumerate() {
+                    if z[i * k + y] == f64::NEG_INFINITY {
+                        z[i * k + y] = 0.0;
+                    }
+                }
+                (z, k, labels)
+            })
     })
 }
 
@@ -117,6 +131,7 @@ proptest! {
                 prop_assert!(f.nll <= f.objective * (1.0 + 1e-12) + 1e-12);
             }
             Err(CoreError::OutOfRange { what: "L2 penalty λ", .. }) => prop_assert!(!(0.0..=1e6).contains(&penalty)),
+            Err(CoreError::NonFinite { .. }) => prop_assert!(!s.all_finite()),
             Err(e) => prop_assert!(false, "unexpected error {e}"),
         }
         match fit_temperature(&s) {
@@ -124,7 +139,7 @@ proptest! {
                 prop_assert!(fit.temperature > 0.0 && fit.temperature.is_finite());
                 prop_assert!(fit.nll <= fit.nll_before + 1e-12 * fit.nll_before.max(1.0));
                 // The certificate: the derivative is zero to rounding, relative to the logits' spread.
-                let spread = z.iter().fold(0.0f64, |m, v| m.max(v.abs())) + 1.0;
+                let spread = z.iter().filter(|v| v.is_finite()).fold(0.0f64, |m, v| m.max(v.abs())) + 1.0;
                 prop_assert!(fit.gradient <= 1e-9 * spread, "gradient {:e}", fit.gradient);
             }
             Err(CoreError::NoOptimalTemperature { .. }) => {}
@@ -156,8 +171,10 @@ proptest! {
                             let full = !matches!(m.method, Method::HistogramBinning | Method::Isotonic);
                             prop_assert_eq!(m.nll.is_some(), full);
                         }
-                        MethodOutcome::Refused { code, .. } => {
-                            prop_assert!(matches!(code, scalelab_core::CoreErrorCode::NoOptimalTemperature), "{o:?}");
+                        MethodOutcome::Refused { code, method, .. } => {
+                            let affine = matches!(method, Method::VectorScaling | Method::MatrixScaling);
+                            prop_assert!(matches!(code, scalelab_core::CoreErrorCode::NoOptimalTemperature)
+                                || (affine && !s.all_finite() && matches!(code, scalelab_core::CoreErrorCode::NonFinite)), "{o:?}");
                         }
                     }
                 }

@@ -169,6 +169,77 @@ fn bad_files_are_specific_errors() {
     assert!(reason(read_npz(&bad_member).unwrap_err()).starts_with("x: "));
 }
 
+#[test]
+fn a_damaged_stored_member_fails_its_checksum() {
+    let good = npz(
+        &[("x.npy", npy("<f8", false, "(2,)", &f64s(&[1.0, 2.0])))],
+        false,
+    );
+    assert_eq!(
+        read_npz(&good).unwrap()[0].1.data,
+        NpyData::Float(vec![1.0, 2.0])
+    );
+    // The last value's last byte (the 8 bytes of 2.0 end where the member's data end).
+    let at = good
+        .windows(8)
+        .position(|w| w == 2.0f64.to_le_bytes())
+        .unwrap()
+        + 7;
+    let mut bad = good.clone();
+    bad[at] ^= 0x01;
+    assert!(reason(read_npz(&bad).unwrap_err()).contains("CRC-32"));
+}
+
+/// An `.npz` archive (stored and deflated) and a pair of `.npy` files read a few values at a
+/// time give what reading at once gives, with the progress in bytes rising to the total.
+#[test]
+fn numpy_score_files_read_in_slices_equal_reading_at_once() {
+    use scalelab_core::io::scores::{scores_from_npy_pair, scores_from_npz, NumpyScores};
+    let logits: Vec<f64> = (0..60).map(|i| f64::from(i % 7) - 3.0).collect();
+    let scores = npy("<f8", false, "(20, 3)", &f64s(&logits));
+    let labels = npy(
+        "<i8",
+        false,
+        "(20,)",
+        &(0..20i64)
+            .flat_map(|i| (i % 3).to_le_bytes())
+            .collect::<Vec<u8>>(),
+    );
+    for deflate in [false, true] {
+        let file = npz(
+            &[
+                ("logits.npy", scores.clone()),
+                ("labels.npy", labels.clone()),
+            ],
+            deflate,
+        );
+        let mut r = NumpyScores::npz(&file[..]).unwrap();
+        assert_eq!(r.bytes_total(), (scores.len() + labels.len()) as u64);
+        let mut last = 0;
+        let mut slices = 0;
+        while !r.read(7).unwrap() {
+            assert!(r.bytes_read() >= last && r.bytes_read() < r.bytes_total());
+            last = r.bytes_read();
+            slices += 1;
+        }
+        assert!(slices >= 80 / 7 - 1, "{slices} slices");
+        assert_eq!(
+            r.finish(None).unwrap(),
+            scores_from_npz(&file, None).unwrap()
+        );
+    }
+    let mut r = NumpyScores::npy_pair(&labels[..], &scores[..]).unwrap();
+    assert_eq!(r.bytes_total(), 80 * 8);
+    let mut slices = 0;
+    while !r.read(7).unwrap() {
+        slices += 1;
+    }
+    assert_eq!(slices, 80 / 7);
+    let at_once = scores_from_npy_pair(&scores, &labels, None).unwrap();
+    assert_eq!(r.finish(None).unwrap(), at_once);
+    assert_eq!(at_once.values, logits);
+}
+
 pub fn mutated_npy() -> impl Strategy<Value = Vec<u8>> {
     let base = prop_oneof![
         Just(npy("<f8", false, "(2, 2)", &f64s(&[1.0, 2.0, 3.0, 4.0]))),

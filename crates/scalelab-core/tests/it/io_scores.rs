@@ -185,11 +185,31 @@ fn json_files() {
     );
     let s = scores_from_json(r#"{"probabilities": [[0.5, 0.5]], "labels": [1]}"#).unwrap();
     assert_eq!(s.kind, ScoreKind::Probabilities);
+    // Read a row at a time: the same values, the position rising through the text.
+    let text = r#"{"labels": [0, 1, 1], "logits": [ [1, 2] ,[3, 4],[5,6] ]}"#;
+    let mut r = scalelab_core::io::scores::JsonScores::new(text).unwrap();
+    let mut at = vec![r.bytes_read()];
+    while !r.read_rows(text, 1).unwrap() {
+        at.push(r.bytes_read());
+    }
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]) && at.len() == 4,
+        "{at:?}"
+    );
+    let s = r.finish(text).unwrap();
+    assert_eq!(
+        (s.values, s.labels),
+        (vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], vec![0, 1, 1])
+    );
     for bad in [
         r#"{"logits": [[1, 2]], "probabilities": [[0.5, 0.5]], "labels": [0]}"#,
         r#"{"labels": [0]}"#,
         r#"{"logits": [[1, 2]], "labels": [0], "extra": 1}"#,
         "[1, 2]",
+        r#"{"logits": [1, 2], "labels": [0]}"#,
+        r#"{"logits": [[1, "2]"]], "labels": [0]}"#,
+        r#"{"logits": [[1, [2]]], "labels": [0]}"#,
+        r#"{"logits": [[1, 2]], "labels": ["a"]}"#,
     ] {
         assert!(
             matches!(scores_from_json(bad), Err(CoreError::InvalidValue { .. })),
@@ -248,7 +268,14 @@ fn check(text: &str, bytes: &[u8]) -> Result<(), TestCaseError> {
         }
     };
     prop_assert_eq!(format!("{stepped:?}"), format!("{whole:?}"));
-    let _ = scores_from_json(text);
+    // JSON read three rows at a time equals JSON read at once.
+    let whole = scores_from_json(text);
+    let stepped = scalelab_core::io::scores::JsonScores::new(text).and_then(|mut r| loop {
+        if r.read_rows(text, 3)? {
+            break r.finish(text);
+        }
+    });
+    prop_assert_eq!(format!("{stepped:?}"), format!("{whole:?}"));
     let _ = scores_from_npz(bytes, None);
     let _ = scalelab_core::io::scores::scores_from_npy_pair(bytes, bytes, None);
     Ok(())

@@ -11,6 +11,7 @@ mod calibrate_netcal;
 #[cfg(not(target_arch = "wasm32"))]
 mod calibrate_options;
 mod calibrate_recalibrate;
+mod calibrate_zeros;
 mod errors;
 mod fit_analysis;
 mod fit_chinchilla;

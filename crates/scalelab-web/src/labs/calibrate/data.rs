@@ -23,6 +23,11 @@ pub const CLOSED_FORM_CSV: &str = "label,a,b\n0,3,0\n0,3,0\n1,3,0\n1,0,3\n";
 pub const TORCHMETRICS_MULTICLASS_CSV: &str =
     "label,p0,p1,p2\n0,0.25,0.2,0.55\n1,0.55,0.05,0.4\n2,0.1,0.3,0.6\n0,0.9,0.05,0.05\n";
 
+/// science.md §7 item 12's bin-edge example as probability rows: confidences 0.75, 0.75, 0.9 and
+/// exactly 1 (a probability of 0 beside it), correct, wrong, correct, correct; with 4 bins Guo's
+/// `(lo, hi]` gives ECE 0.15 and torchmetrics' `[lo, hi)` with its conf = 1 bin 0.10.
+pub const BIN_EDGE_CSV: &str = "label,p0,p1\n0,0.75,0.25\n1,0.75,0.25\n0,0.9,0.1\n0,1,0\n";
+
 /// A preset: its value, its label, the URL entries it sets (each preset sets the values' kind and
 /// the binning too), and its scores as text (if any).
 type Preset = (
@@ -32,7 +37,7 @@ type Preset = (
     Option<&'static str>,
 );
 
-const PRESETS: [Preset; 4] = [
+const PRESETS: [Preset; 5] = [
     (
         "overconfident",
         "Overconfident: 10 000 × 10 generated logits at scale 6 (T* ≈ 2.6)",
@@ -85,6 +90,17 @@ const PRESETS: [Preset; 4] = [
         ],
         Some(TORCHMETRICS_MULTICLASS_CSV),
     ),
+    (
+        "bin_edge",
+        "Bin edges: confidences 0.75, 0.75, 0.9 and 1 in 4 bins (Guo 0.15, torchmetrics 0.10)",
+        &[
+            ("src", "text"),
+            ("kind", "probabilities"),
+            ("bin", "equal_width"),
+            ("bins", "4"),
+        ],
+        Some(BIN_EDGE_CSV),
+    ),
 ];
 
 /// Whether a failure of the analysis is about the scores themselves (shown beside them).
@@ -102,6 +118,7 @@ fn is_data_error(code: ErrorCode) -> bool {
                 | C::InvalidArrayFile
                 | C::InvalidCsv
                 | C::NoOptimalTemperature
+                | C::ZeroLabelProbability
                 | C::LogOfNonPositive
         )
     )
@@ -224,7 +241,7 @@ pub(super) fn DataPanel(
                     "{} — {:.1} KiB, kept in this page (the link cannot carry it)", f.name, f.size() as f64 / 1024.0)))}</p>
             </Show>
             <div class="dropzone" on:dragover=move |ev: web_sys::DragEvent| ev.prevent_default() on:drop=on_drop>
-                <label for="cal-data">"CSV (a label column and one column per class) or JSON {\"logits\": [[…]], \"labels\": […]} — or drop a file here"</label>
+                <label for="cal-data">"CSV (a label column and one column per class) or JSON {\"logits\": [[…]], \"labels\": […]} — or drop a file here. Probabilities are read as given at T = 1; a 0 is the logit −∞ (vector and matrix scaling refuse it)."</label>
                 <TextBox id="cal-data" rows=6 text=text described_by="cal-data-error"
                     invalid=Signal::derive(move || data_error.get().is_some())
                     on_input=Callback::new(move |t: String| {

@@ -9,7 +9,7 @@ use scalelab_core::calibrate::bootstrap::{
 };
 use scalelab_core::calibrate::conventions::{convention_matrix, error_by_bins, Convention};
 use scalelab_core::calibrate::corp::{corp, Corp};
-use scalelab_core::calibrate::methods::{outcome, select_rows, Method, MethodComparison};
+use scalelab_core::calibrate::methods::{outcome, Method, MethodComparison};
 use scalelab_core::calibrate::metrics::{
     metric_report, top_label_pass, MetricReport, Norm, Reliability,
 };
@@ -21,10 +21,10 @@ use scalelab_core::calibrate::recalibrate::split;
 use scalelab_core::calibrate::scaling::check_penalty;
 use scalelab_core::calibrate::synthetic::synthetic_logits;
 use scalelab_core::calibrate::temperature::{fit_temperature, nll_curve, TemperatureFit};
-use scalelab_core::calibrate::Scores;
+use scalelab_core::calibrate::{ScoreRows, Scores};
 use scalelab_core::io::scores::{
     check_file_size, scores_from_csv, scores_from_json, scores_from_npy_pair, scores_from_npz,
-    CsvScores, ScoreKind, ScoreSet,
+    CsvScores, JsonScores, NumpyScores, ScoreKind, ScoreSet, SharedBytes,
 };
 use scalelab_core::CoreError;
 use serde::{Deserialize, Serialize};
@@ -146,30 +146,24 @@ pub const BINS_CURVE: usize = 30;
 
 /// Scores read and turned into logits (the analysis' first step).
 pub struct ScoreData {
-    /// Logits, row-major.
-    pub logits: Vec<f64>,
-    /// Classes.
-    pub classes: usize,
-    /// Labels.
-    pub labels: Vec<usize>,
+    /// The rows (logits, labels, and the probabilities as given).
+    pub rows: ScoreRows,
     /// What the values were.
     pub kind: ScoreKind,
 }
 
 impl ScoreData {
-    /// `set` as logits (no copy for logits; `ln p` of probabilities).
-    fn of(mut set: ScoreSet) -> Result<ScoreData, CoreError> {
-        let (classes, kind, labels) = (set.classes, set.kind, std::mem::take(&mut set.labels));
+    /// `set` as rows (no copy for logits; `ln p` beside probabilities).
+    fn of(set: ScoreSet) -> Result<ScoreData, CoreError> {
+        let kind = set.kind;
         Ok(ScoreData {
-            logits: set.into_logits()?,
-            classes,
-            labels,
+            rows: set.into_rows()?,
             kind,
         })
     }
 
     fn scores(&self) -> Result<Scores<'_>, CoreError> {
-        Scores::new(&self.logits, self.classes, &self.labels)
+        self.rows.scores()
     }
 }
 
@@ -211,7 +205,8 @@ fn file_size(source: &ScoreSource) -> Option<usize> {
     }
 }
 
-/// Reads a source in one go (the analysis reads CSV a MiB at a time instead); its size is
+/// Reads a source in one go (the analysis reads CSV, JSON and NumPy files a unit at a time
+/// instead, [`AnalyseTask::read_unit`]); its size is
 /// checked when the job starts.
 fn read(source: &ScoreSource, kind: Option<ScoreKind>) -> Result<ScoreSet, CoreError> {
     match source {
@@ -297,11 +292,26 @@ fn at(s: &Scores<'_>, t: f64, req: &Analyse) -> Result<AtTemperature, CoreError>
 /// forecaster.
 pub const ANALYSIS_STEPS: u64 = 5;
 
+/// A score file being read a unit at a time.
+enum Reading {
+    /// CSV text, [`CSV_BYTES_PER_UNIT`] per unit.
+    Csv(CsvScores),
+    /// JSON text: its shape checked in the first unit, then [`CSV_BYTES_PER_UNIT`] of rows per
+    /// unit.
+    Json(JsonScores),
+    /// An `.npz` or two `.npy` files (their bytes taken from the request),
+    /// [`NUMPY_VALUES_PER_UNIT`] values per unit.
+    Numpy(NumpyScores<'static, SharedBytes>),
+}
+
+/// Values of a NumPy file read per unit of the analysis (a MiB of float32).
+pub const NUMPY_VALUES_PER_UNIT: u64 = 1 << 18;
+
 /// The analysis in progress: what each finished step left.
 struct AnalyseTask {
     req: Analyse,
-    /// A CSV text being read.
-    csv: Option<CsvScores>,
+    /// A file being read.
+    reading: Option<Reading>,
     read: Option<ScoreData>,
     fit: Option<(TemperatureFit, Vec<[f64; 2]>)>,
     before: Option<AtTemperature>,
@@ -310,30 +320,84 @@ struct AnalyseTask {
 }
 
 impl AnalyseTask {
+    /// One unit of reading the scores: `Some` once they are read.
+    fn read_unit(&mut self) -> Result<Option<ScoreSet>, CoreError> {
+        let kind = self.req.kind;
+        let take = |b: &mut Vec<u8>| SharedBytes(std::rc::Rc::new(std::mem::take(b)));
+        let reading = match (&mut self.reading, &mut self.req.source) {
+            (Some(r), _) => r,
+            (None, ScoreSource::Csv(text)) => {
+                self.reading.insert(Reading::Csv(CsvScores::new(text)))
+            }
+            (None, ScoreSource::Json(text)) => {
+                self.reading.insert(Reading::Json(JsonScores::new(text)?))
+            }
+            (None, ScoreSource::Npz(b)) => self
+                .reading
+                .insert(Reading::Numpy(NumpyScores::npz(take(b))?)),
+            (None, ScoreSource::NpyPair(a, b)) => self
+                .reading
+                .insert(Reading::Numpy(NumpyScores::npy_pair(take(a), take(b))?)),
+            (None, other) => return read(other, kind).map(Some),
+        };
+        match reading {
+            Reading::Csv(r) => {
+                let ScoreSource::Csv(text) = &self.req.source else {
+                    unreachable!("a CSV reading has a CSV source")
+                };
+                let until = r.bytes_read() + CSV_BYTES_PER_UNIT;
+                loop {
+                    if r.read_lines(text, 64)? {
+                        break;
+                    }
+                    if r.bytes_read() >= until {
+                        return Ok(None);
+                    }
+                }
+            }
+            Reading::Json(r) => {
+                let ScoreSource::Json(text) = &self.req.source else {
+                    unreachable!("a JSON reading has a JSON source")
+                };
+                let until = r.bytes_read() + CSV_BYTES_PER_UNIT;
+                loop {
+                    if r.read_rows(text, 16)? {
+                        break;
+                    }
+                    if r.bytes_read() >= until {
+                        return Ok(None);
+                    }
+                }
+            }
+            Reading::Numpy(r) => {
+                if !r.read(NUMPY_VALUES_PER_UNIT)? {
+                    return Ok(None);
+                }
+            }
+        }
+        match self.reading.take().expect("reading above") {
+            Reading::Csv(r) => r.finish(kind).map(Some),
+            Reading::Json(r) => {
+                let ScoreSource::Json(text) = &self.req.source else {
+                    unreachable!("a JSON reading has a JSON source")
+                };
+                r.finish(text).map(Some)
+            }
+            Reading::Numpy(r) => r.finish(kind).map(Some),
+        }
+    }
+
     /// Runs the next step; `Some` with the analysis after the last.
     fn step(&mut self) -> Result<Option<Analysis>, CoreError> {
-        let req = &self.req;
         let Some(data) = &self.read else {
-            let set = match &req.source {
-                ScoreSource::Csv(text) => {
-                    let r = self.csv.get_or_insert_with(|| CsvScores::new(text));
-                    let until = r.bytes_read() + CSV_BYTES_PER_UNIT;
-                    loop {
-                        if r.read_lines(text, 64)? {
-                            break;
-                        }
-                        if r.bytes_read() >= until {
-                            return Ok(None);
-                        }
-                    }
-                    self.csv.take().expect("reading above").finish(req.kind)?
-                }
-                other => read(other, req.kind)?,
+            let Some(set) = self.read_unit()? else {
+                return Ok(None);
             };
             self.read = Some(ScoreData::of(set)?);
             self.steps += 1;
             return Ok(None);
         };
+        let req = &self.req;
         let s = data.scores()?;
         self.steps += 1;
         let Some((fit, _)) = &self.fit else {
@@ -352,7 +416,7 @@ impl AnalyseTask {
             return Ok(None);
         }
         let properness = properness(&s, t, &req.binning)?;
-        let (rows, classes, kind) = (s.len(), data.classes, data.kind);
+        let (rows, classes, kind) = (s.len(), data.rows.classes, data.kind);
         let data = self.read.take().expect("read above");
         let (fit, nll_curve) = self.fit.take().expect("fitted above");
         let scores = SCORES.with(|k| {
@@ -394,7 +458,7 @@ impl StartTask for Analyse {
         }
         Ok(Box::new(AnalyseTask {
             req: self,
-            csv: None,
+            reading: None,
             read: None,
             fit: None,
             before: None,
@@ -413,11 +477,21 @@ impl SyncTask for AnalyseTask {
                 output: Output::CalibrateAnalyse(analysis),
             }),
             None => Ok(Slice::More {
-                progress: match (&self.csv, &self.req.source) {
-                    (Some(r), ScoreSource::Csv(text)) => Progress::new(
+                progress: match (&self.reading, &self.req.source) {
+                    (Some(Reading::Csv(r)), ScoreSource::Csv(text)) => Progress::new(
                         Stage::ReadingKib,
                         r.bytes_read() as u64 >> 10,
                         text.len() as u64 >> 10,
+                    ),
+                    (Some(Reading::Json(r)), ScoreSource::Json(text)) => Progress::new(
+                        Stage::ReadingKib,
+                        r.bytes_read() as u64 >> 10,
+                        text.len() as u64 >> 10,
+                    ),
+                    (Some(Reading::Numpy(r)), _) => Progress::new(
+                        Stage::ReadingKib,
+                        r.bytes_read() >> 10,
+                        r.bytes_total() >> 10,
                     ),
                     _ => Progress::new(Stage::Evaluating, self.steps, ANALYSIS_STEPS),
                 },
@@ -444,14 +518,11 @@ pub struct CompareMethods {
     pub penalty: f64,
 }
 
-/// The rows of one side of a split: logits (row-major) and labels.
-type Rows = (Vec<f64>, Vec<usize>);
-
 /// The comparison in progress: the split, then one method per unit.
 struct CompareTask {
     req: CompareMethods,
-    /// Calibration rows, test rows, classes.
-    split: Option<(Rows, Rows, usize)>,
+    /// Calibration rows and test rows.
+    split: Option<(ScoreRows, ScoreRows)>,
     outcomes: Vec<scalelab_core::calibrate::methods::MethodOutcome>,
 }
 
@@ -473,17 +544,16 @@ pub const COMPARE_STEPS: u64 = 1 + <Method as strum::VariantArray>::VARIANTS.len
 impl CompareTask {
     fn step(&mut self) -> Result<Option<MethodComparison>, JobFailure> {
         let req = &self.req;
-        let Some(((cal_z, cal_y), (test_z, test_y), k)) = &self.split else {
+        let Some((cal, test)) = &self.split else {
             let split = with_scores(req.scores, |kept| {
                 let s = kept.data.scores()?;
                 let (cal, test) = split(s.len(), req.fraction, req.seed)?;
-                Ok((select_rows(&s, &cal)?, select_rows(&s, &test)?, s.classes()))
+                Ok((ScoreRows::select(&s, &cal)?, ScoreRows::select(&s, &test)?))
             })?;
             self.split = Some(split);
             return Ok(None);
         };
-        let cal = Scores::new(cal_z, *k, cal_y)?;
-        let test = Scores::new(test_z, *k, test_y)?;
+        let (cal, test) = (cal.scores()?, test.scores()?);
         let methods = <Method as strum::VariantArray>::VARIANTS;
         let m = methods[self.outcomes.len()];
         self.outcomes
@@ -1283,10 +1353,51 @@ mod tests {
         );
     }
 
-    /// A CSV of several MiB is read a MiB per unit (progress, Pause and Cancel between them) and
-    /// reads what it reads at once.
+    /// The units the analysis takes to read `source`, and what it read.
+    fn read_in_units(source: ScoreSource) -> (usize, ScoreData) {
+        let mut task = AnalyseTask {
+            req: Analyse {
+                source,
+                kind: None,
+                binning: Binning::EqualMass { bins: 10 },
+                resamples: 0,
+                seed: 1,
+            },
+            reading: None,
+            read: None,
+            fit: None,
+            before: None,
+            after: None,
+            steps: 0,
+        };
+        let mut units = 0;
+        while task.read.is_none() {
+            task.step().unwrap();
+            units += 1;
+        }
+        (units, task.read.unwrap())
+    }
+
+    /// A version 1.0 `.npy` file of little-endian `descr` values.
+    fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+        let mut dict =
+            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + dict.len() + 1) % 64 != 0 {
+            dict.push(' ');
+        }
+        dict.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+        out.extend_from_slice(dict.as_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    /// CSV and JSON of several MiB are read a MiB per unit and two `.npy` files
+    /// `NUMPY_VALUES_PER_UNIT` values per unit (progress, Pause and Cancel between them), each
+    /// reading what it reads at once.
     #[test]
-    fn a_large_csv_is_read_a_mib_at_a_time() {
+    fn large_files_are_read_a_slice_at_a_time() {
         let (z, y) = synthetic_logits(40_000, 10, 4.0, 3, MAX_SYNTHETIC_VALUES).unwrap();
         let mut text = String::from("label,c0,c1,c2,c3,c4,c5,c6,c7,c8,c9\n");
         for (row, label) in z.chunks_exact(10).zip(&y) {
@@ -1300,32 +1411,50 @@ mod tests {
         assert!(mib > 3.0, "{mib} MiB");
         let source = ScoreSource::Csv(text.into());
         let at_once = read(&source, None).unwrap();
-        let mut task = AnalyseTask {
-            req: Analyse {
-                source,
-                kind: None,
-                binning: Binning::EqualMass { bins: 10 },
-                resamples: 0,
-                seed: 1,
-            },
-            csv: None,
-            read: None,
-            fit: None,
-            before: None,
-            after: None,
-            steps: 0,
-        };
-        let mut units = 0;
-        while task.read.is_none() {
-            task.step().unwrap();
-            units += 1;
-        }
+        let (units, read) = read_in_units(source);
         // ⌈size / 1 MiB⌉ units: each reads on to the first line end past its MiB.
         assert_eq!(units, mib.ceil() as usize, "{mib} MiB");
-        let read = task.read.unwrap();
+        let want = (at_once.values, at_once.labels, 10);
         assert_eq!(
-            (read.logits, read.labels, read.classes),
-            (at_once.values, at_once.labels, 10)
+            (read.rows.logits, read.rows.labels, read.rows.classes),
+            want
+        );
+        // JSON: the rows' text a MiB per unit (the labels after them are read with the last).
+        let rows: Vec<String> = z
+            .chunks_exact(10)
+            .map(|r| {
+                format!(
+                    "[{}]",
+                    r.iter().map(f64::to_string).collect::<Vec<_>>().join(",")
+                )
+            })
+            .collect();
+        let json = format!(r#"{{"logits": [{}], "labels": {:?}}}"#, rows.join(","), y);
+        let rows_mib = json.find("], \"labels\"").unwrap() as f64 / f64::from(1 << 20);
+        let (units, read) = read_in_units(ScoreSource::Json(json.into()));
+        assert_eq!(units, rows_mib.ceil() as usize, "{rows_mib} MiB of rows");
+        assert_eq!(
+            (read.rows.logits, read.rows.labels, read.rows.classes),
+            want
+        );
+        // Two .npy files (labels first): 440 000 values, 2¹⁸ per unit.
+        let scores = npy(
+            "<f8",
+            "(40000, 10)",
+            &z.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>(),
+        );
+        let labels = npy(
+            "<i8",
+            "(40000,)",
+            &y.iter()
+                .flat_map(|&l| (l as i64).to_le_bytes())
+                .collect::<Vec<_>>(),
+        );
+        let (units, read) = read_in_units(ScoreSource::NpyPair(labels, scores));
+        assert_eq!(units as u64, 440_000u64.div_ceil(NUMPY_VALUES_PER_UNIT));
+        assert_eq!(
+            (read.rows.logits, read.rows.labels, read.rows.classes),
+            want
         );
     }
 
