@@ -43,6 +43,8 @@ pub struct Scores<'a> {
     classes: usize,
     labels: &'a [usize],
     probabilities: Option<&'a [f64]>,
+    /// Whether every logit is finite (no −∞).
+    finite: bool,
 }
 
 impl<'a> Scores<'a> {
@@ -71,16 +73,18 @@ impl<'a> Scores<'a> {
                 got: logits.len(),
             });
         }
-        if let Some((index, &value)) = logits
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !(v.is_finite() || **v == f64::NEG_INFINITY))
-        {
-            return Err(CoreError::NonFinite {
-                what: "logits",
-                index,
-                value,
-            });
+        let mut finite = true;
+        for (index, &value) in logits.iter().enumerate() {
+            if !value.is_finite() {
+                if value != f64::NEG_INFINITY {
+                    return Err(CoreError::NonFinite {
+                        what: "logits",
+                        index,
+                        value,
+                    });
+                }
+                finite = false;
+            }
         }
         if let Some(&label) = labels.iter().find(|&&l| l >= classes) {
             return Err(CoreError::IndexOutOfRange {
@@ -99,6 +103,7 @@ impl<'a> Scores<'a> {
             classes,
             labels,
             probabilities: None,
+            finite,
         })
     }
 
@@ -142,7 +147,7 @@ impl<'a> Scores<'a> {
 
     /// Whether every logit is finite (no probability of exactly 0).
     pub fn all_finite(&self) -> bool {
-        self.logits.iter().all(|v| v.is_finite())
+        self.finite
     }
 
     /// Number of rows `n`.

@@ -20,7 +20,18 @@ const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
 /// `exp(x)` for `x ≤ 0` (module docs); `x < −708` gives `exp(−708)`, and `x = −∞` (a logit of
 /// −∞, a probability of 0) gives exactly 0.
 #[inline(always)]
-pub fn exp_nonpositive(x_in: f64) -> f64 {
+pub fn exp_nonpositive(x: f64) -> f64 {
+    if x == f64::NEG_INFINITY {
+        0.0
+    } else {
+        exp_finite(x)
+    }
+}
+
+/// [`exp_nonpositive`] for finite `x` (the hot loop of rows without −∞: no select, so that the
+/// lanes vectorise).
+#[inline(always)]
+fn exp_finite(x_in: f64) -> f64 {
     let x = x_in.max(-708.0);
     let t = x * LOG2E + ROUND;
     let k = t - ROUND;
@@ -47,11 +58,7 @@ pub fn exp_nonpositive(x_in: f64) -> f64 {
     // t's low mantissa bits hold k (two's complement around ROUND's bits).
     let kbits = t.to_bits().wrapping_sub(ROUND.to_bits());
     let scale = f64::from_bits(kbits.wrapping_add(1023) << 52);
-    if x_in == f64::NEG_INFINITY {
-        0.0
-    } else {
-        p * scale
-    }
+    p * scale
 }
 
 /// `out_j = exp(β (z_j − m))`.
@@ -63,8 +70,7 @@ pub fn exp_shifted(z: &[f64], m: f64, beta: f64, out: &mut [f64]) {
 }
 
 /// `(Σ w_j, Σ w_j d_j, Σ w_j d_j²)` for `d_j = z_j − m`, `w_j = exp(β d_j)` (module docs), summed
-/// in eight interleaved lanes. A logit of −∞ has `w_j = 0` and adds nothing (its `d_j` is
-/// raised to −`f64::MAX` so that `0 · d_j` is 0, not NaN).
+/// in eight interleaved lanes, for a row of finite logits.
 #[inline]
 pub fn row_moments(z: &[f64], m: f64, beta: f64) -> (f64, f64, f64) {
     let mut s0 = [0.0; 8];
@@ -75,8 +81,7 @@ pub fn row_moments(z: &[f64], m: f64, beta: f64) -> (f64, f64, f64) {
     for c in chunks {
         for l in 0..8 {
             let d = c[l] - m;
-            let w = exp_nonpositive(beta * d);
-            let d = d.max(-f64::MAX);
+            let w = exp_finite(beta * d);
             s0[l] += w;
             s1[l] += w * d;
             s2[l] += w * d * d;
@@ -84,8 +89,40 @@ pub fn row_moments(z: &[f64], m: f64, beta: f64) -> (f64, f64, f64) {
     }
     for &v in tail {
         let d = v - m;
-        let w = exp_nonpositive(beta * d);
-        let d = d.max(-f64::MAX);
+        let w = exp_finite(beta * d);
+        s0[0] += w;
+        s1[0] += w * d;
+        s2[0] += w * d * d;
+    }
+    let sum = |s: [f64; 8]| ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    (sum(s0), sum(s1), sum(s2))
+}
+
+/// [`row_moments`] for a row that may hold logits of −∞: such a logit has `w_j = 0` and adds
+/// nothing (its `d_j` is raised to −`f64::MAX` so that `0 · d_j` is 0, not NaN). A separate loop,
+/// so that rows without −∞ keep the vectorised one.
+#[inline]
+pub fn row_moments_with_zeros(z: &[f64], m: f64, beta: f64) -> (f64, f64, f64) {
+    moments(z, m, |d| (exp_nonpositive(beta * d), d.max(-f64::MAX)))
+}
+
+#[inline(always)]
+fn moments(z: &[f64], m: f64, wd: impl Fn(f64) -> (f64, f64)) -> (f64, f64, f64) {
+    let mut s0 = [0.0; 8];
+    let mut s1 = [0.0; 8];
+    let mut s2 = [0.0; 8];
+    let chunks = z.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            let (w, d) = wd(c[l] - m);
+            s0[l] += w;
+            s1[l] += w * d;
+            s2[l] += w * d * d;
+        }
+    }
+    for &v in tail {
+        let (w, d) = wd(v - m);
         s0[0] += w;
         s1[0] += w * d;
         s2[0] += w * d * d;
@@ -149,5 +186,14 @@ mod tests {
         let w2: f64 = e.iter().enumerate().map(|(j, w)| (j * j) as f64 * w).sum();
         assert!((s0 - w0).abs() < 1e-15 && (s1 - w1).abs() < 1e-15 && (s2 - w2).abs() < 1e-14);
         assert_eq!(row_max(&[1.0, 5.0, -2.0, 3.0, 7.0, 0.0]), 7.0);
+        // A logit of −∞ has weight exactly 0 and adds nothing to the sums.
+        assert_eq!(exp_nonpositive(f64::NEG_INFINITY), 0.0);
+        let z = [0.0, -1.0, f64::NEG_INFINITY, -2.0, -3.0, -4.0];
+        let finite = [0.0, -1.0, -2.0, -3.0, -4.0];
+        assert_eq!(
+            row_moments_with_zeros(&z, 0.0, 1.0),
+            row_moments_with_zeros(&finite, 0.0, 1.0)
+        );
+        assert_eq!(row_moments_with_zeros(&finite, 0.0, 1.0), (s0, s1, s2));
     }
 }

@@ -9,7 +9,7 @@
 //! way a fixed-iteration LBFGS on `T` can (gpleiss/temperature_scaling: `max_iter = 50`, later
 //! 200), nor run away to a negative `T` (`T` is never a free parameter).
 
-use super::row_moments::{row_max, row_moments};
+use super::row_moments::{row_max, row_moments, row_moments_with_zeros};
 use super::Scores;
 use crate::CoreError;
 
@@ -46,11 +46,26 @@ fn row_maxima(scores: &Scores<'_>) -> Vec<f64> {
 }
 
 fn derivatives(scores: &Scores<'_>, maxima: &[f64], beta: f64) -> (f64, f64, f64) {
+    // One loop per kind of row, each with its moments inlined.
+    if scores.all_finite() {
+        sums(scores, maxima, beta, row_moments)
+    } else {
+        sums(scores, maxima, beta, row_moments_with_zeros)
+    }
+}
+
+#[inline(always)]
+fn sums(
+    scores: &Scores<'_>,
+    maxima: &[f64],
+    beta: f64,
+    moments: impl Fn(&[f64], f64, f64) -> (f64, f64, f64),
+) -> (f64, f64, f64) {
     let (mut f, mut d1, mut d2) = (0.0, 0.0, 0.0);
     for (i, &m) in maxima.iter().enumerate() {
         let z = scores.row(i);
         let zy = z[scores.label(i)] - m;
-        let (s0, s1, s2) = row_moments(z, m, beta);
+        let (s0, s1, s2) = moments(z, m, beta);
         let mean = s1 / s0;
         f += s0.ln() - beta * zy;
         d1 += mean - zy;
@@ -64,14 +79,20 @@ fn derivatives(scores: &Scores<'_>, maxima: &[f64], beta: f64) -> (f64, f64, f64
 /// logits: for any `β > 0` a logit of −∞ has weight 0, so as `β → 0⁺` the softmax tends to the
 /// uniform distribution over the others.
 fn gradient_at_zero(scores: &Scores<'_>) -> f64 {
+    let (finite, k) = (scores.all_finite(), scores.classes() as f64);
     let sum: f64 = (0..scores.len())
         .map(|i| {
             let z = scores.row(i);
-            let (total, count) = z
-                .iter()
-                .filter(|v| v.is_finite())
-                .fold((0.0, 0usize), |(s, c), &v| (s + v, c + 1));
-            total / count as f64 - z[scores.label(i)]
+            let mean = if finite {
+                z.iter().sum::<f64>() / k
+            } else {
+                let (total, count) = z
+                    .iter()
+                    .filter(|v| v.is_finite())
+                    .fold((0.0, 0usize), |(s, c), &v| (s + v, c + 1));
+                total / count as f64
+            };
+            mean - z[scores.label(i)]
         })
         .sum();
     sum / scores.len() as f64
