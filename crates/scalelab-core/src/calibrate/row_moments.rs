@@ -73,29 +73,7 @@ pub fn exp_shifted(z: &[f64], m: f64, beta: f64, out: &mut [f64]) {
 /// in eight interleaved lanes, for a row of finite logits.
 #[inline]
 pub fn row_moments(z: &[f64], m: f64, beta: f64) -> (f64, f64, f64) {
-    let mut s0 = [0.0; 8];
-    let mut s1 = [0.0; 8];
-    let mut s2 = [0.0; 8];
-    let chunks = z.chunks_exact(8);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for l in 0..8 {
-            let d = c[l] - m;
-            let w = exp_finite(beta * d);
-            s0[l] += w;
-            s1[l] += w * d;
-            s2[l] += w * d * d;
-        }
-    }
-    for &v in tail {
-        let d = v - m;
-        let w = exp_finite(beta * d);
-        s0[0] += w;
-        s1[0] += w * d;
-        s2[0] += w * d * d;
-    }
-    let sum = |s: [f64; 8]| ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    (sum(s0), sum(s1), sum(s2))
+    moments(z, m, |d| (exp_finite(beta * d), d))
 }
 
 /// [`row_moments`] for a row that may hold logits of −∞: such a logit has `w_j = 0` and adds

@@ -28,6 +28,7 @@ use scalelab_core::io::scores::{
 };
 use scalelab_core::CoreError;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use crate::worker::kept::Kept;
 use crate::worker::protocol::{JobFailure, Output, Partial, Progress, Stage, WorkerError};
@@ -295,13 +296,31 @@ pub const ANALYSIS_STEPS: u64 = 5;
 /// A score file being read a unit at a time.
 enum Reading {
     /// CSV text, [`CSV_BYTES_PER_UNIT`] per unit.
-    Csv(CsvScores),
+    Csv(CsvScores, Arc<str>),
     /// JSON text: its shape checked in the first unit, then [`CSV_BYTES_PER_UNIT`] of rows per
     /// unit.
-    Json(JsonScores),
+    Json(JsonScores, Arc<str>),
     /// An `.npz` or two `.npy` files (their bytes taken from the request),
     /// [`NUMPY_VALUES_PER_UNIT`] values per unit.
     Numpy(NumpyScores<'static, SharedBytes>),
+}
+
+/// Calls `read` (a few lines or rows) until the text is read (`true`) or [`CSV_BYTES_PER_UNIT`]
+/// more of its bytes are (`false`), `bytes` saying how far the reader is.
+fn read_a_mib<R>(
+    r: &mut R,
+    read: impl Fn(&mut R) -> Result<bool, CoreError>,
+    bytes: impl Fn(&R) -> usize,
+) -> Result<bool, CoreError> {
+    let until = bytes(r) + CSV_BYTES_PER_UNIT;
+    loop {
+        if read(r)? {
+            return Ok(true);
+        }
+        if bytes(r) >= until {
+            return Ok(false);
+        }
+    }
 }
 
 /// Values of a NumPy file read per unit of the analysis (a MiB of float32).
@@ -326,12 +345,12 @@ impl AnalyseTask {
         let take = |b: &mut Vec<u8>| SharedBytes(std::rc::Rc::new(std::mem::take(b)));
         let reading = match (&mut self.reading, &mut self.req.source) {
             (Some(r), _) => r,
-            (None, ScoreSource::Csv(text)) => {
-                self.reading.insert(Reading::Csv(CsvScores::new(text)))
-            }
-            (None, ScoreSource::Json(text)) => {
-                self.reading.insert(Reading::Json(JsonScores::new(text)?))
-            }
+            (None, ScoreSource::Csv(text)) => self
+                .reading
+                .insert(Reading::Csv(CsvScores::new(text), Arc::clone(text))),
+            (None, ScoreSource::Json(text)) => self
+                .reading
+                .insert(Reading::Json(JsonScores::new(text)?, Arc::clone(text))),
             (None, ScoreSource::Npz(b)) => self
                 .reading
                 .insert(Reading::Numpy(NumpyScores::npz(take(b))?)),
@@ -340,49 +359,21 @@ impl AnalyseTask {
                 .insert(Reading::Numpy(NumpyScores::npy_pair(take(a), take(b))?)),
             (None, other) => return read(other, kind).map(Some),
         };
-        match reading {
-            Reading::Csv(r) => {
-                let ScoreSource::Csv(text) = &self.req.source else {
-                    unreachable!("a CSV reading has a CSV source")
-                };
-                let until = r.bytes_read() + CSV_BYTES_PER_UNIT;
-                loop {
-                    if r.read_lines(text, 64)? {
-                        break;
-                    }
-                    if r.bytes_read() >= until {
-                        return Ok(None);
-                    }
-                }
+        let done = match reading {
+            Reading::Csv(r, text) => {
+                read_a_mib(r, |r| r.read_lines(text, 64), CsvScores::bytes_read)?
             }
-            Reading::Json(r) => {
-                let ScoreSource::Json(text) = &self.req.source else {
-                    unreachable!("a JSON reading has a JSON source")
-                };
-                let until = r.bytes_read() + CSV_BYTES_PER_UNIT;
-                loop {
-                    if r.read_rows(text, 16)? {
-                        break;
-                    }
-                    if r.bytes_read() >= until {
-                        return Ok(None);
-                    }
-                }
+            Reading::Json(r, text) => {
+                read_a_mib(r, |r| r.read_rows(text, 16), JsonScores::bytes_read)?
             }
-            Reading::Numpy(r) => {
-                if !r.read(NUMPY_VALUES_PER_UNIT)? {
-                    return Ok(None);
-                }
-            }
+            Reading::Numpy(r) => r.read(NUMPY_VALUES_PER_UNIT)?,
+        };
+        if !done {
+            return Ok(None);
         }
         match self.reading.take().expect("reading above") {
-            Reading::Csv(r) => r.finish(kind).map(Some),
-            Reading::Json(r) => {
-                let ScoreSource::Json(text) = &self.req.source else {
-                    unreachable!("a JSON reading has a JSON source")
-                };
-                r.finish(text).map(Some)
-            }
+            Reading::Csv(r, _) => r.finish(kind).map(Some),
+            Reading::Json(r, text) => r.finish(&text).map(Some),
             Reading::Numpy(r) => r.finish(kind).map(Some),
         }
     }
@@ -478,12 +469,12 @@ impl SyncTask for AnalyseTask {
             }),
             None => Ok(Slice::More {
                 progress: match (&self.reading, &self.req.source) {
-                    (Some(Reading::Csv(r)), ScoreSource::Csv(text)) => Progress::new(
+                    (Some(Reading::Csv(r, _)), ScoreSource::Csv(text)) => Progress::new(
                         Stage::ReadingKib,
                         r.bytes_read() as u64 >> 10,
                         text.len() as u64 >> 10,
                     ),
-                    (Some(Reading::Json(r)), ScoreSource::Json(text)) => Progress::new(
+                    (Some(Reading::Json(r, _)), ScoreSource::Json(text)) => Progress::new(
                         Stage::ReadingKib,
                         r.bytes_read() as u64 >> 10,
                         text.len() as u64 >> 10,
