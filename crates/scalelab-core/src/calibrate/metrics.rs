@@ -291,12 +291,7 @@ pub fn top_label_pass(scores: &Scores<'_>, t: f64) -> TopLabelPass {
             conf.push(p[j]);
             correct.push(f64::from(u8::from(j == y)));
             nll_terms.push(-p[y].ln());
-            brier_terms.push(
-                p.iter()
-                    .enumerate()
-                    .map(|(k, &pk)| (pk - f64::from(u8::from(k == y))).powi(2))
-                    .sum(),
-            );
+            brier_terms.push(brier_term(p, y));
             continue;
         }
         let m = z[j];
@@ -418,14 +413,17 @@ pub fn brier(scores: &Scores<'_>, t: f64) -> f64 {
     let mut sum = 0.0;
     for i in 0..scores.len() {
         scores.probabilities_at(i, t, &mut p);
-        let y = scores.label(i);
-        sum += p
-            .iter()
-            .enumerate()
-            .map(|(k, &pk)| (pk - f64::from(u8::from(k == y))).powi(2))
-            .sum::<f64>();
+        sum += brier_term(&p, scores.label(i));
     }
     sum / scores.len() as f64
+}
+
+/// One row's Brier term `Σ_k (p_k − 1[k = y])²`.
+fn brier_term(p: &[f64], y: usize) -> f64 {
+    p.iter()
+        .enumerate()
+        .map(|(k, &pk)| (pk - f64::from(u8::from(k == y))).powi(2))
+        .sum()
 }
 
 /// Class-wise ECE (Kull et al. 2019's SCE): `(1/K) Σ_k Σ_b (n_bk/n)|acc_bk − conf_bk|`, each

@@ -99,14 +99,4 @@ impl ScoreRows {
             None => Ok(s),
         }
     }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
 }

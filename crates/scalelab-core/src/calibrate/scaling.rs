@@ -197,21 +197,14 @@ fn objective(
 /// Errors: [`CoreError::NonFinite`] at the first logit of −∞ (a probability of 0): an affine map
 /// of it is undefined (`0 · (−∞)`, `−∞ + ∞`), so these maps refuse it rather than guess.
 fn check_finite_logits(scores: &Scores<'_>) -> Result<(), CoreError> {
-    let Some((i, j)) = (0..scores.len()).find_map(|i| {
-        scores
-            .row(i)
-            .iter()
-            .position(|v| v.is_infinite())
-            .map(|j| (i, j))
-    }) else {
+    if scores.all_finite() {
         return Ok(());
-    };
-    Err(CoreError::NonFinite {
-        what: "logits for vector and matrix scaling (a probability of 0 has the logit −∞, and an \
-               affine map of it is undefined)",
-        index: i * scores.classes() + j,
-        value: f64::NEG_INFINITY,
-    })
+    }
+    CoreError::check_finite(
+        "logits for vector and matrix scaling (a probability of 0 has the logit −∞, and an affine \
+         map of it is undefined)",
+        scores.logits(),
+    )
 }
 
 /// Checks a penalty weight: finite and in `[0, MAX_PENALTY]`.

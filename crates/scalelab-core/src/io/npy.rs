@@ -56,47 +56,27 @@ trait Element: npyz::Deserialize {
     fn push(self, out: &mut NpyData) -> Result<(), String>;
 }
 
-macro_rules! float_elements {
-    ($($t:ty),*) => {$(
+/// `Element` for types that widen losslessly into one variant of [`NpyData`].
+macro_rules! widening_elements {
+    ($variant:ident($to:ty): $($t:ty),*) => {$(
         impl Element for $t {
             fn push(self, out: &mut NpyData) -> Result<(), String> {
-                if let NpyData::Float(v) = out {
-                    v.push(f64::from(self));
+                if let NpyData::$variant(v) = out {
+                    v.push(<$to>::from(self));
                 }
                 Ok(())
             }
         }
     )*};
 }
-macro_rules! int_elements {
-    ($($t:ty),*) => {$(
-        impl Element for $t {
-            fn push(self, out: &mut NpyData) -> Result<(), String> {
-                if let NpyData::Int(v) = out {
-                    v.push(i64::from(self));
-                }
-                Ok(())
-            }
-        }
-    )*};
-}
-float_elements!(f32, f64);
-int_elements!(i8, i16, i32, i64, u8, u16, u32);
+widening_elements!(Float(f64): f32, f64);
+widening_elements!(Int(i64): i8, i16, i32, i64, u8, u16, u32, bool);
 
 impl Element for u64 {
     fn push(self, out: &mut NpyData) -> Result<(), String> {
         let x = i64::try_from(self).map_err(|_| format!("value {self} is too large"))?;
         if let NpyData::Int(v) = out {
             v.push(x);
-        }
-        Ok(())
-    }
-}
-
-impl Element for bool {
-    fn push(self, out: &mut NpyData) -> Result<(), String> {
-        if let NpyData::Int(v) = out {
-            v.push(i64::from(self));
         }
         Ok(())
     }
@@ -181,24 +161,24 @@ impl<'a> NpyStream<'a> {
                 .ok()
                 .map(|r| Box::new(r) as Box<dyn Elements + 'a>)
         }
-        let (elements, float) = match (ts.type_char(), ts.size_field()) {
-            (TypeChar::Float, 4) => (boxed::<f32, _>(npy), true),
-            (TypeChar::Float, 8) => (boxed::<f64, _>(npy), true),
-            (TypeChar::Int, 1) => (boxed::<i8, _>(npy), false),
-            (TypeChar::Int, 2) => (boxed::<i16, _>(npy), false),
-            (TypeChar::Int, 4) => (boxed::<i32, _>(npy), false),
-            (TypeChar::Int, 8) => (boxed::<i64, _>(npy), false),
-            (TypeChar::Uint, 1) => (boxed::<u8, _>(npy), false),
-            (TypeChar::Uint, 2) => (boxed::<u16, _>(npy), false),
-            (TypeChar::Uint, 4) => (boxed::<u32, _>(npy), false),
-            (TypeChar::Uint, 8) => (boxed::<u64, _>(npy), false),
-            (TypeChar::Bool, 1) => (boxed::<bool, _>(npy), false),
-            _ => (None, false),
+        let elements = match (ts.type_char(), ts.size_field()) {
+            (TypeChar::Float, 4) => boxed::<f32, _>(npy),
+            (TypeChar::Float, 8) => boxed::<f64, _>(npy),
+            (TypeChar::Int, 1) => boxed::<i8, _>(npy),
+            (TypeChar::Int, 2) => boxed::<i16, _>(npy),
+            (TypeChar::Int, 4) => boxed::<i32, _>(npy),
+            (TypeChar::Int, 8) => boxed::<i64, _>(npy),
+            (TypeChar::Uint, 1) => boxed::<u8, _>(npy),
+            (TypeChar::Uint, 2) => boxed::<u16, _>(npy),
+            (TypeChar::Uint, 4) => boxed::<u32, _>(npy),
+            (TypeChar::Uint, 8) => boxed::<u64, _>(npy),
+            (TypeChar::Bool, 1) => boxed::<bool, _>(npy),
+            _ => None,
         };
         let elements = elements.ok_or_else(unsupported)?;
         // Capacity for what the header claims, up to a MiB of values (a header can lie).
         let reserve = count.min(1 << 20) as usize;
-        let data = if float {
+        let data = if ts.type_char() == TypeChar::Float {
             NpyData::Float(Vec::with_capacity(reserve))
         } else {
             NpyData::Int(Vec::with_capacity(reserve))

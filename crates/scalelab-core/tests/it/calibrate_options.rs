@@ -150,6 +150,57 @@ proptest! {
 
 proptest! {
     #![proptest_config(Config { cases: 200, ..Config::default() })]
+    /// Scores given as probabilities (the softmax of small random logits, zeros included; the
+    /// `kind: "probabilities"` option of the npm functions) through every metric, the intervals
+    /// and the comparison, at T = 1 (the probabilities as given) and at another T: a value in
+    /// range or a typed error, never a panic; at T = 1 the confidences are the given maxima.
+    #[test]
+    fn probability_scores_option_space((z, k, labels) in scores(), b in binning(), t in 1e-3f64..1e3,
+                                       cut in 0usize..24) {
+        use scalelab_core::calibrate::methods::compare_methods;
+        use scalelab_core::calibrate::metrics::{metric_report, probabilities};
+        use scalelab_core::calibrate::ScoreRows;
+        let s = Scores::new(&z, k, &labels).unwrap();
+        let p = probabilities(&s, 1.0);
+        let rows = match ScoreRows::from_probabilities(p.clone(), k, labels.clone()) {
+            Ok(r) => r,
+            // A label's probability can underflow to 0 in the softmax of huge logits.
+            Err(CoreError::ZeroLabelProbability { row }) => {
+                prop_assert_eq!(p[row * k + labels[row]], 0.0);
+                return Ok(());
+            }
+            Err(e) => return Err(TestCaseError::fail(format!("unexpected error {e}"))),
+        };
+        let s = rows.scores().unwrap();
+        let (conf, _) = top_label(&s, 1.0);
+        for (i, c) in conf.iter().enumerate() {
+            let max = p[i * k..(i + 1) * k].iter().fold(0.0f64, |m, &v| m.max(v));
+            prop_assert_eq!(*c, max);
+        }
+        for tt in [1.0, t] {
+            match metric_report(&s, tt, &b) {
+                Ok(r) => prop_assert!((0.0..=1.0).contains(&r.ece) && r.nll >= 0.0 && r.brier <= 2.0 + 1e-12, "{r:?}"),
+                Err(CoreError::OutOfRange { what: "number of bins", .. }) => prop_assert!(b.bins() == 0),
+                Err(e) => prop_assert!(false, "unexpected error {e}"),
+            }
+            if b.bins() > 0 {
+                let iv = metric_intervals(&s, tt, &b, 5, 0.9, 1).unwrap();
+                prop_assert!(iv.ece.lower <= iv.ece.upper);
+            }
+        }
+        let n = labels.len();
+        let (cal, test): (Vec<usize>, Vec<usize>) = ((0..cut.min(n)).collect(), (cut.min(n)..n).collect());
+        match compare_methods(&s, &cal, &test, &b, 0.01) {
+            Ok(c) => prop_assert_eq!(c.outcomes.len(), 6),
+            Err(CoreError::OutOfRange { what: "number of bins", .. }) => prop_assert!(b.bins() == 0),
+            Err(CoreError::EmptyInput { .. }) => prop_assert!(cal.is_empty() || test.is_empty()),
+            Err(e) => prop_assert!(false, "unexpected error {e}"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 200, ..Config::default() })]
     /// Every method on every split of small random scores, with any binning and penalty: each row
     /// scored (errors in `[0, 1]`, NLL and Brier only for full-distribution methods) or refused
     /// by a typed code; the comparison itself fails only on its options.

@@ -223,10 +223,14 @@ fn numpy_score_files_read_in_slices_equal_reading_at_once() {
             slices += 1;
         }
         assert!(slices >= 80 / 7 - 1, "{slices} slices");
+        let sliced = r.finish(None).unwrap();
+        // The values written above (an independent expectation), and the same read at once.
+        assert_eq!(sliced.values, logits);
         assert_eq!(
-            r.finish(None).unwrap(),
-            scores_from_npz(&file, None).unwrap()
+            sliced.labels,
+            (0..20).map(|i| i % 3).collect::<Vec<usize>>()
         );
+        assert_eq!(sliced, scores_from_npz(&file, None).unwrap());
     }
     let mut r = NumpyScores::npy_pair(&labels[..], &scores[..]).unwrap();
     assert_eq!(r.bytes_total(), 80 * 8);

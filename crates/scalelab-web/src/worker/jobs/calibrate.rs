@@ -23,8 +23,7 @@ use scalelab_core::calibrate::synthetic::synthetic_logits;
 use scalelab_core::calibrate::temperature::{fit_temperature, nll_curve, TemperatureFit};
 use scalelab_core::calibrate::{ScoreRows, Scores};
 use scalelab_core::io::scores::{
-    check_file_size, scores_from_csv, scores_from_json, scores_from_npy_pair, scores_from_npz,
-    CsvScores, JsonScores, NumpyScores, ScoreKind, ScoreSet, SharedBytes,
+    check_file_size, CsvScores, JsonScores, NumpyScores, ScoreKind, ScoreSet, SharedBytes,
 };
 use scalelab_core::CoreError;
 use serde::{Deserialize, Serialize};
@@ -206,26 +205,10 @@ fn file_size(source: &ScoreSource) -> Option<usize> {
     }
 }
 
-/// Reads a source in one go (the analysis reads CSV, JSON and NumPy files a unit at a time
-/// instead, [`AnalyseTask::read_unit`]); its size is
-/// checked when the job starts.
-fn read(source: &ScoreSource, kind: Option<ScoreKind>) -> Result<ScoreSet, CoreError> {
-    match source {
-        ScoreSource::Csv(text) => scores_from_csv(text, kind),
-        ScoreSource::Json(text) => scores_from_json(text),
-        ScoreSource::Npz(bytes) => scores_from_npz(bytes, kind),
-        ScoreSource::NpyPair(a, b) => scores_from_npy_pair(a, b, kind),
-        ScoreSource::Synthetic {
-            rows,
-            classes,
-            scale,
-            seed,
-        } => {
-            let (values, labels) =
-                synthetic_logits(*rows, *classes, *scale, *seed, MAX_SYNTHETIC_VALUES)?;
-            ScoreSet::new(values, *classes, labels, Some(ScoreKind::Logits))
-        }
-    }
+/// A generated score set (`rows` × `classes` logits at logit scale `scale`, seeded).
+fn generated(rows: usize, classes: usize, scale: f64, seed: u64) -> Result<ScoreSet, CoreError> {
+    let (values, labels) = synthetic_logits(rows, classes, scale, seed, MAX_SYNTHETIC_VALUES)?;
+    ScoreSet::new(values, classes, labels, Some(ScoreKind::Logits))
 }
 
 fn at(s: &Scores<'_>, t: f64, req: &Analyse) -> Result<AtTemperature, CoreError> {
@@ -305,6 +288,17 @@ enum Reading {
     Numpy(NumpyScores<'static, SharedBytes>),
 }
 
+impl Reading {
+    /// Bytes read so far and in all.
+    fn bytes(&self) -> (u64, u64) {
+        match self {
+            Reading::Csv(r, text) => (r.bytes_read() as u64, text.len() as u64),
+            Reading::Json(r, text) => (r.bytes_read() as u64, text.len() as u64),
+            Reading::Numpy(r) => (r.bytes_read(), r.bytes_total()),
+        }
+    }
+}
+
 /// Calls `read` (a few lines or rows) until the text is read (`true`) or [`CSV_BYTES_PER_UNIT`]
 /// more of its bytes are (`false`), `bytes` saying how far the reader is.
 fn read_a_mib<R>(
@@ -357,7 +351,15 @@ impl AnalyseTask {
             (None, ScoreSource::NpyPair(a, b)) => self
                 .reading
                 .insert(Reading::Numpy(NumpyScores::npy_pair(take(a), take(b))?)),
-            (None, other) => return read(other, kind).map(Some),
+            (
+                None,
+                ScoreSource::Synthetic {
+                    rows,
+                    classes,
+                    scale,
+                    seed,
+                },
+            ) => return generated(*rows, *classes, *scale, *seed).map(Some),
         };
         let done = match reading {
             Reading::Csv(r, text) => {
@@ -468,23 +470,12 @@ impl SyncTask for AnalyseTask {
                 output: Output::CalibrateAnalyse(analysis),
             }),
             None => Ok(Slice::More {
-                progress: match (&self.reading, &self.req.source) {
-                    (Some(Reading::Csv(r, _)), ScoreSource::Csv(text)) => Progress::new(
-                        Stage::ReadingKib,
-                        r.bytes_read() as u64 >> 10,
-                        text.len() as u64 >> 10,
-                    ),
-                    (Some(Reading::Json(r, _)), ScoreSource::Json(text)) => Progress::new(
-                        Stage::ReadingKib,
-                        r.bytes_read() as u64 >> 10,
-                        text.len() as u64 >> 10,
-                    ),
-                    (Some(Reading::Numpy(r)), _) => Progress::new(
-                        Stage::ReadingKib,
-                        r.bytes_read() >> 10,
-                        r.bytes_total() >> 10,
-                    ),
-                    _ => Progress::new(Stage::Evaluating, self.steps, ANALYSIS_STEPS),
+                progress: match &self.reading {
+                    Some(r) => {
+                        let (read, total) = r.bytes();
+                        Progress::new(Stage::ReadingKib, read >> 10, total >> 10)
+                    }
+                    None => Progress::new(Stage::Evaluating, self.steps, ANALYSIS_STEPS),
                 },
                 partials: Vec::new(),
                 units,
@@ -887,6 +878,7 @@ mod tests {
     use crate::worker::task::run_to_end;
     use scalelab_core::calibrate::binning::EdgeConvention;
     use scalelab_core::calibrate::overlap::run;
+    use scalelab_core::io::scores::scores_from_csv;
 
     /// science.md §7 item 13 through the job: T = 3/ln 3, NLL 0.5623351446188083 after.
     #[test]
@@ -1401,7 +1393,10 @@ mod tests {
         let mib = text.len() as f64 / f64::from(1 << 20);
         assert!(mib > 3.0, "{mib} MiB");
         let source = ScoreSource::Csv(text.into());
-        let at_once = read(&source, None).unwrap();
+        let ScoreSource::Csv(csv) = &source else {
+            unreachable!("made above")
+        };
+        let at_once = scores_from_csv(csv, None).unwrap();
         let (units, read) = read_in_units(source);
         // ⌈size / 1 MiB⌉ units: each reads on to the first line end past its MiB.
         assert_eq!(units, mib.ceil() as usize, "{mib} MiB");
