@@ -22,6 +22,9 @@ mod fit_options;
 mod fit_uncertainty;
 #[cfg(not(target_arch = "wasm32"))]
 mod fuzz_inputs;
+mod grokking;
+#[cfg(not(target_arch = "wasm32"))]
+mod grokking_options;
 mod io_csv;
 #[cfg(not(target_arch = "wasm32"))]
 mod io_npy;
