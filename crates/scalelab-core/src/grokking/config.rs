@@ -13,6 +13,49 @@ pub const MEMORY_LIMIT_BYTES: u64 = 512 << 20;
 /// At most this many hidden layers.
 pub const MAX_HIDDEN_LAYERS: usize = 8;
 
+/// The largest modulus (beyond it the `p²` samples alone exceed [`MEMORY_LIMIT_BYTES`]).
+pub const MAX_P: usize = 8192;
+
+/// The widest hidden layer.
+pub const MAX_WIDTH: usize = 65536;
+
+/// The field of a [`TrainerConfig`] an error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigField {
+    /// [`TrainerConfig::p`].
+    P,
+    /// [`TrainerConfig::train_fraction`].
+    TrainFraction,
+    /// [`TrainerConfig::hidden`].
+    Hidden,
+    /// [`OptimizerConfig::lr`].
+    Lr,
+    /// [`OptimizerConfig::beta1`].
+    Beta1,
+    /// [`OptimizerConfig::beta2`].
+    Beta2,
+    /// [`OptimizerConfig::eps`].
+    Eps,
+    /// [`OptimizerConfig::momentum`].
+    Momentum,
+    /// [`OptimizerConfig::weight_decay`].
+    WeightDecay,
+    /// [`TrainerConfig::eval_every`].
+    EvalEvery,
+    /// The memory the whole configuration needs (its sizes: `p`, `hidden`, the fraction).
+    Memory,
+}
+
+/// A configuration's error with the field it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// The field.
+    pub field: ConfigField,
+    /// What is wrong with it.
+    pub error: CoreError,
+}
+
 /// The format the network is trained in: `f32` (the fast path, as PyTorch's default) or `f64`
 /// (the reference, the paper's `--train_precision 64`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -273,59 +316,109 @@ impl TrainerConfig {
     /// `beta1`, `beta2`, `eps`, `momentum`, `weight_decay`, `eval_every`) and the memory the run
     /// needs against [`MEMORY_LIMIT_BYTES`]; returns the cost.
     pub fn validate(&self) -> Result<Cost, CoreError> {
-        if self.p < 2 {
-            return Err(out_of_range("p", self.p as f64, 2.0, 1e6));
-        }
-        // Beyond this, p² samples alone exceed the memory limit (12 bytes each).
-        if self.p > 8192 {
-            return Err(out_of_range("p", self.p as f64, 2.0, 8192.0));
+        self.check().map_err(|e| e.error)
+    }
+
+    /// [`TrainerConfig::validate`] with the field each error belongs to, typed (for a form).
+    pub fn check(&self) -> Result<Cost, ConfigError> {
+        let at = |field: ConfigField| move |error: CoreError| ConfigError { field, error };
+        if self.p < 2 || self.p > MAX_P {
+            return Err(at(ConfigField::P)(out_of_range(
+                "p",
+                self.p as f64,
+                2.0,
+                MAX_P as f64,
+            )));
         }
         let n = (self.p * self.p) as f64;
-        CoreError::check_finite("train_fraction", &[self.train_fraction])?;
+        CoreError::check_finite("train_fraction", &[self.train_fraction])
+            .map_err(at(ConfigField::TrainFraction))?;
         if !(self.train_fraction > 0.0 && self.train_fraction < 1.0)
             || train_count(self.p, self.train_fraction) < 1
         {
-            return Err(out_of_range(
+            return Err(at(ConfigField::TrainFraction)(out_of_range(
                 "train_fraction",
                 self.train_fraction,
                 1.0 / n,
                 1.0 - 1.0 / n,
-            ));
+            )));
         }
         if self.hidden.len() > MAX_HIDDEN_LAYERS {
-            return Err(CoreError::InvalidValue {
+            return Err(at(ConfigField::Hidden)(CoreError::InvalidValue {
                 what: "hidden",
                 reason: format!(
                     "{} hidden layers; give at most {MAX_HIDDEN_LAYERS}",
                     self.hidden.len()
                 ),
-            });
+            }));
         }
-        if let Some(&w) = self.hidden.iter().find(|&&w| w == 0 || w > 65536) {
-            return Err(out_of_range("hidden", w as f64, 1.0, 65536.0));
+        if let Some(&w) = self.hidden.iter().find(|&&w| w == 0 || w > MAX_WIDTH) {
+            return Err(at(ConfigField::Hidden)(out_of_range(
+                "hidden",
+                w as f64,
+                1.0,
+                MAX_WIDTH as f64,
+            )));
         }
         let o = &self.optimizer;
-        check("lr", o.lr, f64::MIN_POSITIVE, f64::MAX)?;
-        check("weight_decay", o.weight_decay, 0.0, f64::MAX)?;
-        match o.kind {
-            OptimizerKind::Adamw => {
-                check("beta1", o.beta1, 0.0, BELOW_ONE)?;
-                check("beta2", o.beta2, 0.0, BELOW_ONE)?;
-                check("eps", o.eps, f64::MIN_POSITIVE, f64::MAX)?;
+        let adamw = o.kind == OptimizerKind::Adamw;
+        let checks = [
+            (
+                ConfigField::Lr,
+                "lr",
+                o.lr,
+                f64::MIN_POSITIVE,
+                f64::MAX,
+                true,
+            ),
+            (
+                ConfigField::WeightDecay,
+                "weight_decay",
+                o.weight_decay,
+                0.0,
+                f64::MAX,
+                true,
+            ),
+            (ConfigField::Beta1, "beta1", o.beta1, 0.0, BELOW_ONE, adamw),
+            (ConfigField::Beta2, "beta2", o.beta2, 0.0, BELOW_ONE, adamw),
+            (
+                ConfigField::Eps,
+                "eps",
+                o.eps,
+                f64::MIN_POSITIVE,
+                f64::MAX,
+                adamw,
+            ),
+            (
+                ConfigField::Momentum,
+                "momentum",
+                o.momentum,
+                0.0,
+                BELOW_ONE,
+                !adamw,
+            ),
+        ];
+        for (field, what, value, min, max, used) in checks {
+            if used {
+                check(what, value, min, max).map_err(at(field))?;
             }
-            OptimizerKind::Sgd => check("momentum", o.momentum, 0.0, BELOW_ONE)?,
         }
         if self.eval_every == 0 {
-            return Err(out_of_range("eval_every", 0.0, 1.0, f64::MAX));
+            return Err(at(ConfigField::EvalEvery)(out_of_range(
+                "eval_every",
+                0.0,
+                1.0,
+                f64::MAX,
+            )));
         }
         let cost = self.cost();
         if cost.bytes > MEMORY_LIMIT_BYTES {
-            return Err(out_of_range(
+            return Err(at(ConfigField::Memory)(out_of_range(
                 "memory (MiB) the configuration needs",
                 cost.bytes as f64 / (1 << 20) as f64,
                 0.0,
                 (MEMORY_LIMIT_BYTES >> 20) as f64,
-            ));
+            )));
         }
         Ok(cost)
     }

@@ -18,8 +18,8 @@ mod task;
 mod trainer;
 
 pub use config::{
-    Cost, LossKind, OptimizerConfig, OptimizerKind, Orthogonal, Preset, TrainPrecision,
-    TrainerConfig, MAX_HIDDEN_LAYERS, MEMORY_LIMIT_BYTES,
+    ConfigError, ConfigField, Cost, LossKind, OptimizerConfig, OptimizerKind, Orthogonal, Preset,
+    TrainPrecision, TrainerConfig, MAX_HIDDEN_LAYERS, MAX_P, MAX_WIDTH, MEMORY_LIMIT_BYTES,
 };
 pub use metrics::{EpochMetrics, Fourier, TestMetrics};
 pub use task::{train_count, ModOp, Samples, Split};

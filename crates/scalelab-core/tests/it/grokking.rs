@@ -85,13 +85,7 @@ fn init_of(run: &Value) -> Vec<Vec<f64>> {
     let biases = run["init"]["biases"].as_array();
     let mut out = Vec::new();
     for (l, w) in weights.iter().enumerate() {
-        out.push(
-            w.as_array()
-                .unwrap()
-                .iter()
-                .flat_map(floats)
-                .collect(),
-        );
+        out.push(w.as_array().unwrap().iter().flat_map(floats).collect());
         if let Some(b) = biases {
             out.push(floats(&b[l]));
         }

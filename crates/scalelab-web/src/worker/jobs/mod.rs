@@ -7,6 +7,7 @@
 
 pub mod calibrate;
 pub mod fit;
+pub mod grokking;
 pub mod kernels;
 pub mod stablemax;
 
@@ -122,6 +123,8 @@ jobs! {
     CalibrateOverlap(calibrate::Overlap) -> calibrate::OverlapOutcome, partial calibrate::OverlapEpoch, pausable true;
     /// Calibrate: the overlap experiment at every separation, ERM and Mixup, one epoch per unit; each finished run streamed.
     CalibrateOverlapSweep(calibrate::OverlapSweep) -> u64, partial calibrate::SweepPoint, pausable true;
+    /// StableMax lab: one or two grokking runs trained side by side, one epoch of each per unit, every epoch streamed.
+    Train(grokking::Train) -> grokking::Trained, partial grokking::RunEvent, pausable true;
     /// Destroys the worker's GPU device, as a driver reset would (to try the CPU fallback).
     LoseGpuDevice(kernels::LoseGpuDevice) -> kernels::GpuDeviceLost, partial NoPartial, pausable false;
 }
