@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::GpuError;
-use crate::launch::KernelLimits;
+use crate::limits::KernelLimits;
 
 /// At most this many uncaptured errors are kept (the oldest are dropped).
 const MAX_RECORDED_ERRORS: usize = 32;

@@ -15,6 +15,7 @@ mod convert;
 mod error;
 pub mod kernels;
 mod launch;
+mod limits;
 mod probe;
 pub mod workload;
 
@@ -39,7 +40,8 @@ pub use kernels::reduce_rows::{
 pub use kernels::softmax_rows::softmax_rows;
 pub use kernels::stablemax_rows::stablemax_rows;
 pub use kernels::{KernelSource, KERNELS};
-pub use launch::{plan_row_dispatch, row_count, KernelLimits, RowDispatch, RowParams};
+pub use launch::{plan_row_dispatch, row_count, RowDispatch, RowParams};
+pub use limits::KernelLimits;
 pub use probe::{
     max_abs_diff, probe, xorshift_uniform, ProbeReport, PROBE_COLS, PROBE_ROWS, PROBE_SEED,
     PROBE_TOLERANCE,

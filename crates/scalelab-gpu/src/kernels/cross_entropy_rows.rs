@@ -4,7 +4,8 @@
 use crate::context::GpuContext;
 use crate::error::GpuError;
 use crate::kernels::KernelSource;
-use crate::launch::{check_buffer, plan_row_dispatch, row_count, run_kernel, KernelLaunch};
+use crate::launch::{plan_row_dispatch, row_count, run_kernel, KernelLaunch};
+use crate::limits::check_buffer;
 
 /// The `cross_entropy_rows` kernel.
 pub const SOURCE: KernelSource = KernelSource {

@@ -3,7 +3,8 @@
 use crate::context::GpuContext;
 use crate::error::GpuError;
 use crate::kernels::KernelSource;
-use crate::launch::{check_buffer, check_finite, run_kernel, KernelLaunch};
+use crate::launch::{check_finite, run_kernel, KernelLaunch};
+use crate::limits::check_buffer;
 
 /// The `orthogonal_grad` kernel.
 pub const SOURCE: KernelSource = KernelSource {

@@ -6,7 +6,8 @@ pub use scalelab_core::ops::reduce::ReduceOp;
 use crate::context::GpuContext;
 use crate::error::GpuError;
 use crate::kernels::KernelSource;
-use crate::launch::{plan_row_dispatch, row_count, run_kernel, KernelLaunch, KernelLimits};
+use crate::launch::{plan_row_dispatch, row_count, run_kernel, KernelLaunch};
+use crate::limits::KernelLimits;
 
 /// The `reduce_rows` kernel.
 pub const SOURCE: KernelSource = KernelSource {
