@@ -9,6 +9,7 @@ pub mod budget;
 pub mod calibrate;
 pub mod error;
 pub mod fit;
+pub mod gemm;
 pub mod grokking;
 pub mod io;
 pub mod ops;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::real::Real;
+use crate::gemm::Real;
 
 /// Loss and accuracy on the test set.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

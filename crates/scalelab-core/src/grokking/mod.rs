@@ -13,7 +13,6 @@ mod loss;
 mod metrics;
 mod network;
 mod optimizer;
-mod real;
 mod task;
 mod trainer;
 

@@ -10,7 +10,7 @@
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::real::{gemm, Operand, Real};
+use crate::gemm::{gemm, Operand, Real};
 use super::task::Samples;
 
 /// The parameter tensors of the network in PyTorch's order (`W₁, [b₁,] W₂, [b₂,] …`) and the

@@ -10,7 +10,7 @@
 //!   and norms are accumulated in `f64` (PyTorch accumulates them in the tensor's format).
 
 use super::config::{OptimizerConfig, OptimizerKind, Orthogonal};
-use super::real::Real;
+use crate::gemm::Real;
 use crate::ops::optim::ORTHO_EPS;
 
 /// An optimizer's state over a list of tensors.

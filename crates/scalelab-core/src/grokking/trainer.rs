@@ -10,7 +10,7 @@ use super::loss::batch_loss;
 use super::metrics::{norm, update_cosine, EpochMetrics, Fourier, TestMetrics};
 use super::network::Network;
 use super::optimizer::Optimizer;
-use super::real::Real;
+use crate::gemm::Real;
 use super::task::{Samples, Split};
 use crate::stablemax::softmax_collapse_fraction;
 use crate::CoreError;

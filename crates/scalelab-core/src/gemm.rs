@@ -1,10 +1,12 @@
-//! The two training formats (`f32`, the fast path; `f64`, the reference) and the one matrix
-//! product the network uses, nalgebra's `gemm` (matrixmultiply's blocked SGEMM/DGEMM, with its
-//! SIMD kernels: AVX/FMA natively, SIMD128 in WebAssembly built with `+simd128`).
+//! The fast CPU matrix product in `f32` and `f64`: nalgebra's `gemm`, which is matrixmultiply's
+//! blocked SGEMM/DGEMM with its SIMD kernels (AVX/FMA and AVX-512 natively, SIMD128 in
+//! WebAssembly built with `+simd128`), on column-major slices used as they are or transposed.
+//! The grokking trainer and the npm package's CPU backend multiply through it; the `f64` oracles
+//! of the GPU kernels (`ops`) stay sequential sums.
 
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
 
-/// A training format: `f32` or `f64`.
+/// A format the product runs in: `f32` or `f64`.
 pub trait Real: nalgebra::RealField + Copy + Default + Send + Sync + 'static {
     /// `x` rounded to this format.
     fn of(x: f64) -> Self;
@@ -30,10 +32,10 @@ impl Real for f64 {
     }
 }
 
-/// A column-major matrix held in a slice (`rows × cols`, column stride `rows`), used as it is
-/// or transposed.
+/// A column-major matrix held in a slice (`rows × cols`, column stride `rows`; a row-major
+/// matrix is its transpose), used as it is or transposed.
 #[derive(Clone, Copy)]
-pub(crate) struct Operand<'a, T> {
+pub struct Operand<'a, T> {
     data: &'a [T],
     rows: usize,
     cols: usize,
@@ -42,8 +44,8 @@ pub(crate) struct Operand<'a, T> {
 
 impl<'a, T: Real> Operand<'a, T> {
     /// The stored matrix `rows × cols`.
-    pub(crate) fn plain(data: &'a [T], rows: usize, cols: usize) -> Self {
-        debug_assert_eq!(data.len(), rows * cols);
+    pub fn plain(data: &'a [T], rows: usize, cols: usize) -> Self {
+        assert_eq!(data.len(), rows * cols, "an operand's slice holds rows × cols values");
         Operand {
             data,
             rows,
@@ -53,7 +55,7 @@ impl<'a, T: Real> Operand<'a, T> {
     }
 
     /// The transpose of the stored matrix `rows × cols` (a view: nothing is copied).
-    pub(crate) fn transposed(data: &'a [T], rows: usize, cols: usize) -> Self {
+    pub fn transposed(data: &'a [T], rows: usize, cols: usize) -> Self {
         Operand {
             transposed: true,
             ..Operand::plain(data, rows, cols)
@@ -89,12 +91,16 @@ impl<'a, T: Real> Operand<'a, T> {
     }
 }
 
-/// `c ← α · a · b + β · c`, `c` column-major `a.rows × b.cols` in a slice.
-pub(crate) fn gemm<T: Real>(c: &mut [T], a: Operand<'_, T>, b: Operand<'_, T>, alpha: T, beta: T) {
+/// `c ← α · a · b + β · c`, `c` column-major `a.rows × b.cols` in a slice (with `β = 0`, `c` is
+/// not read).
+///
+/// # Panics
+/// If the shapes disagree (callers check sizes first).
+pub fn gemm<T: Real>(c: &mut [T], a: Operand<'_, T>, b: Operand<'_, T>, alpha: T, beta: T) {
     let (m, k) = a.shape();
     let (k2, n) = b.shape();
-    debug_assert_eq!(k, k2);
-    debug_assert_eq!(c.len(), m * n);
+    assert_eq!(k, k2, "the inner dimensions agree");
+    assert_eq!(c.len(), m * n, "c holds a.rows × b.cols values");
     if m == 0 || n == 0 {
         return;
     }
