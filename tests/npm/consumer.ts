@@ -123,3 +123,55 @@ const methods: MethodComparison = compareMethods([3, 0, 0, 3, 3, 0, 0, 3], 2, [0
 const firstEce: number | undefined = methods.outcomes.map((o) => ("scored" in o ? o.scored.ece : undefined))[0];
 const binaryEce: number | undefined = report.binary?.ece;
 console.log(report.ece, fromProbs, matrix.length, scaled, set.classes, firstEce, binaryEce);
+
+// Grokking: the Trainer handle.
+import {
+  Trainer,
+  type TrainerConfig,
+  type TrainerConfigInput,
+  type TrainerStart,
+  type TrainerPreset,
+  type EpochMetrics,
+  type TestMetrics,
+  type TrainerCost,
+  type TrainerSplit,
+  type TrainerTensor,
+  type FourierSpectrum,
+  type TrainerConfigField,
+  type ScalelabError,
+} from "scalelab";
+
+function grokking(): void {
+  const preset: TrainerPreset = "ortho_adamw";
+  const base: TrainerConfig = Trainer.preset(preset);
+  const input: TrainerConfigInput = { p: 97, hidden: [128], optimizer: { lr: 1e-3, orthogonal: "project" }, loss: "stablemax" };
+  const start: TrainerStart = { train: [0, 5, 9], tensors: [new Float64Array(194 * 128), [0.5], new Float32Array(4)] };
+  const trainer = new Trainer({ ...base, ...input, optimizer: { ...base.optimizer, ...input.optimizer } });
+  const replay = new Trainer(undefined, start);
+  const epochs: EpochMetrics[] = trainer.step(10);
+  const last: EpochMetrics | undefined = epochs[epochs.length - 1];
+  const test: TestMetrics | null = last ? last.test : null;
+  const now: TestMetrics = trainer.evaluate();
+  const epoch: number = trainer.epoch;
+  const config: TrainerConfig = trainer.config;
+  const cost: TrainerCost = trainer.cost;
+  const split: TrainerSplit = trainer.split;
+  const tensors: TrainerTensor[] = trainer.tensors();
+  const values: Float64Array = tensors[0].values;
+  const spectrum: FourierSpectrum = trainer.fourier();
+  // @ts-expect-error an unknown key is refused by the types too
+  new Trainer({ learningRate: 0.1 });
+  // @ts-expect-error and so is a value of the wrong kind
+  new Trainer({ optimizer: { kind: "adam" } });
+  trainer.dispose();
+  replay.free();
+  try {
+    new Trainer({ trainFraction: 1 });
+  } catch (err) {
+    const e = err as ScalelabError;
+    const field: TrainerConfigField | string | undefined = e.field;
+    void [e.name === "Disposed", field];
+  }
+  void [last?.weightNorms[0], test?.accuracy, now.loss, epoch, config.optimizer.weightDecay, cost.trainFlops, split.test, values, spectrum.first];
+}
+void grokking;

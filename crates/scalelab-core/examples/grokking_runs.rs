@@ -1,6 +1,6 @@
 //! Seeded native grokking runs (science.md §1), the phenomena of the StableMax lab's presets.
 //!
-//! `cargo run --release -p scalelab-core --example grokking_runs -- [PRESET|all] [EPOCHS] [EVERY]`
+//! `cargo run --release -p scalelab-core --example grokking_runs -- [PRESET|all] [EPOCHS] [EVERY] [P] [WIDTH]`
 //! trains the preset (`softmax_collapse`, `ortho_adamw`, `stablemax`, `weight_decay`, or all of
 //! them) on the paper's setup (p = 113, addition, 40 % of the pairs, 226 → 200 → 200 → 113,
 //! seed 42) and prints every `EVERY`-th epoch: train/test accuracy and loss, SC and zero-loss
@@ -20,9 +20,15 @@ fn main() {
         if which != "all" && which != preset.key() {
             continue;
         }
+        let base = preset.config();
         let config = TrainerConfig {
             eval_every: every as usize,
-            ..preset.config()
+            p: args.get(3).and_then(|a| a.parse().ok()).unwrap_or(base.p),
+            hidden: args
+                .get(4)
+                .and_then(|a| a.parse().ok())
+                .map_or(base.hidden.clone(), |w| vec![w, w]),
+            ..base
         };
         let mut trainer = Trainer::new(config).expect("a preset is valid");
         println!("## {} ({epochs} epochs)", preset.key());

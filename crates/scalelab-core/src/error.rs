@@ -57,7 +57,10 @@ pub enum CoreError {
     },
 
     /// A scalar (or a value derived from the inputs) lies outside its allowed closed range.
-    #[error("{what} = {value} is out of range; give a value in [{min}, {max}]")]
+    #[error(
+        "{what} = {value} is out of range; give {}",
+        range_text(*min, *max)
+    )]
     OutOfRange {
         /// The quantity that is out of range.
         what: &'static str,
@@ -470,5 +473,22 @@ mod tests {
             CoreError::check_finite_nonempty("x", &[]),
             Err(CoreError::EmptyInput { what: "x" })
         );
+    }
+}
+
+/// The allowed range of an [`CoreError::OutOfRange`] for people: `a value in [min, max]`, or
+/// `a value > 0` / `a value ≥ min` when the bounds are the format's extremes (`f64::MIN_POSITIVE`
+/// stands for "above 0", `f64::MAX` for "no upper bound"), never 300 digits.
+fn range_text(min: f64, max: f64) -> String {
+    let low = if min == f64::MIN_POSITIVE {
+        None
+    } else {
+        Some(min)
+    };
+    match (low, max == f64::MAX) {
+        (None, true) => "a value > 0".into(),
+        (Some(m), true) => format!("a value ≥ {m}"),
+        (None, false) => format!("a value in (0, {max}]"),
+        (Some(m), false) => format!("a value in [{m}, {max}]"),
     }
 }

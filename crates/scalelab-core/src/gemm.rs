@@ -45,7 +45,11 @@ pub struct Operand<'a, T> {
 impl<'a, T: Real> Operand<'a, T> {
     /// The stored matrix `rows × cols`.
     pub fn plain(data: &'a [T], rows: usize, cols: usize) -> Self {
-        assert_eq!(data.len(), rows * cols, "an operand's slice holds rows × cols values");
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "an operand's slice holds rows × cols values"
+        );
         Operand {
             data,
             rows,
@@ -106,7 +110,11 @@ pub fn gemm<T: Real>(c: &mut [T], a: Operand<'_, T>, b: Operand<'_, T>, alpha: T
     }
     if k == 0 {
         for v in c.iter_mut() {
-            *v *= beta;
+            *v = if beta == T::zero() {
+                T::zero()
+            } else {
+                beta * *v
+            };
         }
         return;
     }

@@ -1,7 +1,8 @@
 //! Tensor kernels on WebGPU with a CPU fallback: the `ComputeContext` class.
 //!
-//! On the GPU each method calls the `scalelab-gpu` launcher; on the CPU the f64 oracle from
-//! `scalelab_core::ops`, rounded to f32. Both validate the same way: bad input is an
+//! On the GPU each method calls the `scalelab-gpu` launcher; on the CPU the fast f32 path
+//! ([`KernelCall::run_fast_cpu`]: matmul on `scalelab_core::gemm`, the other kernels the f64
+//! oracle from `scalelab_core::ops` rounded to f32). Both validate the same way: bad input is an
 //! `InvalidInput` error on either backend. With `backend: "auto"` (the default) a missing
 //! adapter or a lost device moves the context to the CPU and says why in `fallbackReason`.
 
@@ -12,7 +13,7 @@ use std::rc::Rc;
 use js_sys::{Float32Array, Promise, Reflect};
 use scalelab_core::stablemax::Loss;
 use scalelab_gpu::workload::{self, KernelCall, KernelOp, RowKernel, Workload};
-use scalelab_gpu::{to_f32, GpuContext, GpuError, ReduceOp};
+use scalelab_gpu::{GpuContext, GpuError, ReduceOp};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -122,11 +123,11 @@ impl Inner {
         }
     }
 
-    /// Runs `call` on the GPU launcher or the CPU oracle (rounded to f32), as [`Inner::run`].
+    /// Runs `call` on the GPU launcher or the fast CPU path, as [`Inner::run`].
     async fn call(&self, call: &KernelCall) -> Result<Vec<f32>> {
         self.run(
             |ctx| async move { call.run_gpu(&ctx).await },
-            || call.run_cpu().map(|out| to_f32(&out)),
+            || call.run_fast_cpu(),
         )
         .await
     }

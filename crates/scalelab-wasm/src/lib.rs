@@ -9,12 +9,14 @@ mod calibrate;
 mod compute;
 mod error;
 mod fit;
+mod grokking;
 mod stablemax;
 
 pub use calibrate::*;
 pub use compute::*;
 pub use error::ScalelabError;
 pub use fit::*;
+pub use grokking::*;
 pub use stablemax::*;
 
 /// Runs when the module is instantiated: a panic (a bug, never expected from user input) then

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [site|kernels|loss-curve|main-thread|calibrate]` (all by default): the measurements behind
+//! `cargo xtask bench [site|kernels|loss-curve|main-thread|calibrate|grokking]` (all by default): the measurements behind
 //! BENCHMARKS.md.
 //!
 //! - `site`: builds the release site, then `bench/site.mjs` (first-load size, time to interactive).
@@ -14,6 +14,9 @@
 //!   peers first (`bench/calibrate_peer.py`: it writes the data, then times gpleiss' LBFGS in
 //!   PyTorch and scipy's `minimize_scalar` with numpy metrics), then the native example
 //!   `calibrate_bench` on the same files, which checks T and the metrics and prints the table.
+//! - `grokking`: the epoch time of the paper's default configuration natively (the example
+//!   `grokking_bench`, one thread, which runs `bench/grokking_torch.py` — the paper's PyTorch
+//!   loop on one CPU thread — in the same run and prints the table).
 
 use crate::run;
 use crate::setup;
@@ -29,8 +32,10 @@ pub fn run(root: &Path, which: Option<&str>) -> Result<(), String> {
             kernels(root)?;
             loss_curve(root)?;
             main_thread(root)?;
-            calibrate(root)
+            calibrate(root)?;
+            grokking(root)
         }
+        Some("grokking") => grokking(root),
         Some("calibrate") => calibrate(root),
         Some("site") => site(root),
         Some("kernels") => kernels(root),
@@ -43,7 +48,7 @@ pub fn run(root: &Path, which: Option<&str>) -> Result<(), String> {
             main_thread(root)
         }
         Some(other) => Err(format!(
-            "unknown benchmark “{other}”; use `cargo xtask bench [site|kernels|loss-curve|main-thread|calibrate]`"
+            "unknown benchmark “{other}”; use `cargo xtask bench [site|kernels|loss-curve|main-thread|calibrate|grokking]`"
         )),
     }
 }
@@ -185,6 +190,31 @@ fn calibrate(root: &Path) -> Result<(), String> {
         "node",
         &["bench/calibrate_browser.mjs"],
         &[],
+    )
+    .into_result()
+}
+
+fn grokking(root: &Path) -> Result<(), String> {
+    let python = setup::python_with(root, &["numpy", "torch"])?;
+    run::step(
+        root,
+        "grokking: epoch time natively (Scalelab, -C target-cpu=native) against PyTorch on one thread",
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "--locked",
+            "-p",
+            "scalelab-core",
+            "--example",
+            "grokking_bench",
+            "--",
+            &python,
+        ],
+        &[
+            ("RUSTFLAGS", "-C target-cpu=native"),
+            ("CARGO_TARGET_DIR", "target/native"),
+        ],
     )
     .into_result()
 }

@@ -9,8 +9,8 @@
 //!   `ℓ_y = ln(s(z_y)/Σ s(z_k))`, gradient `(s′(z_k)/Σ − 1{k=y} s′(z_y)/s(z_y))/n`.
 
 use super::config::LossKind;
-use crate::gemm::Real;
 use crate::calibrate::row_moments::exp_nonpositive;
+use crate::gemm::Real;
 use crate::stablemax::{s, s_prime};
 use crate::{CoreError, Precision};
 

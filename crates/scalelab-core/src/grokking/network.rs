@@ -10,8 +10,8 @@
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use crate::gemm::{gemm, Operand, Real};
 use super::task::Samples;
+use crate::gemm::{gemm, Operand, Real};
 
 /// The parameter tensors of the network in PyTorch's order (`W₁, [b₁,] W₂, [b₂,] …`) and the
 /// layer sizes.

@@ -10,8 +10,8 @@ use super::loss::batch_loss;
 use super::metrics::{norm, update_cosine, EpochMetrics, Fourier, TestMetrics};
 use super::network::Network;
 use super::optimizer::Optimizer;
-use crate::gemm::Real;
 use super::task::{Samples, Split};
+use crate::gemm::Real;
 use crate::stablemax::softmax_collapse_fraction;
 use crate::CoreError;
 

@@ -1,11 +1,13 @@
 //! [`KernelCall`]: one kernel call with all its inputs, dispatched to the GPU launcher
-//! ([`KernelCall::run_gpu`]) or to the f64 oracle in `scalelab_core::ops` ([`KernelCall::run_cpu`]).
+//! ([`KernelCall::run_gpu`]), to the f64 oracle in `scalelab_core::ops` ([`KernelCall::run_cpu`])
+//! or to the fast f32 CPU path ([`KernelCall::run_fast_cpu`]).
 
+use scalelab_core::gemm::{gemm, Operand};
 use scalelab_core::ops::{self, optim::AdamW};
 use scalelab_core::stablemax::Loss;
 
 use crate::context::GpuContext;
-use crate::convert::to_f64;
+use crate::convert::{to_f32, to_f64};
 use crate::error::GpuError;
 use crate::kernels::cross_entropy_rows::{cross_entropy_rows, CrossEntropyKind};
 use crate::kernels::elementwise::{elementwise, ElementwiseOp};
@@ -16,7 +18,7 @@ use crate::kernels::{
     log_stablemax_rows::log_stablemax_rows, orthogonal_grad::orthogonal_grad,
     softmax_rows::softmax_rows, stablemax_rows::stablemax_rows,
 };
-use crate::launch::row_count;
+use crate::launch::{check_finite, row_count};
 
 /// Which row-wise map a [`KernelCall::Rows`] applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -368,5 +370,196 @@ impl KernelCall {
             )
             .map_err(invalid("x")),
         }
+    }
+
+    /// The fast CPU path in f32, flattened as [`KernelCall::run_gpu`]: `matmul` through
+    /// [`scalelab_core::gemm`] (matrixmultiply's blocked SGEMM, SIMD128 in WebAssembly built
+    /// with `+simd128`; the bias enters as `β·C` on a `C` filled with it, the ReLU after); every
+    /// other op is the f64 oracle ([`KernelCall::run_cpu`]) rounded with [`to_f32`]. A matmul
+    /// element is an f32 sum in matrixmultiply's order (fused multiply-adds where the target has
+    /// them), within the same `γ_{k+1}(|A|·|B| + |bias|)` of the exact product as the GPU
+    /// kernel. Bad input is [`GpuError::InvalidInput`] with the GPU launcher's messages.
+    pub fn run_fast_cpu(&self) -> Result<Vec<f32>, GpuError> {
+        match self {
+            KernelCall::Matmul {
+                a,
+                b,
+                m,
+                k,
+                n,
+                bias,
+                transpose_a,
+                transpose_b,
+                relu,
+            } => fast_matmul(
+                a,
+                b,
+                (*m, *k, *n),
+                bias.as_deref(),
+                (*transpose_a, *transpose_b),
+                *relu,
+            ),
+            other => other.run_cpu().map(|out| to_f32(&out)),
+        }
+    }
+}
+
+/// `C = relu?(op(A)·op(B) + 1·biasᵀ)`, `m × n` row-major, on [`gemm`]. The row-major `C` is
+/// the column-major `n × m` matrix `Cᵀ = op(B)ᵀ·op(A)ᵀ`, and a row-major `r × c` slice is the
+/// column-major `c × r` matrix, so: `op(A)ᵀ` is `a` as stored (`k × m`) or, with `transpose_a`
+/// (`a` holds A as `k × m` row-major, i.e. column-major `m × k`), its transpose; likewise
+/// `op(B)ᵀ`. The checks are the GPU launcher's, in the same order.
+fn fast_matmul(
+    a: &[f32],
+    b: &[f32],
+    (m, k, n): (usize, usize, usize),
+    bias: Option<&[f32]>,
+    (transpose_a, transpose_b): (bool, bool),
+    relu: bool,
+) -> Result<Vec<f32>, GpuError> {
+    let check_len = |what, data: &[f32], rows: usize, cols: usize, rule: &str| {
+        if rows.checked_mul(cols) == Some(data.len()) {
+            Ok(())
+        } else {
+            Err(GpuError::InvalidInput {
+                what,
+                reason: format!(
+                    "length {} is not {rule} = {rows} × {cols}; pass a row-major matrix of that shape",
+                    data.len()
+                ),
+            })
+        }
+    };
+    if transpose_a {
+        check_len("a", a, k, m, "k·m")?;
+    } else {
+        check_len("a", a, m, k, "m·k")?;
+    }
+    if transpose_b {
+        check_len("b", b, n, k, "n·k")?;
+    } else {
+        check_len("b", b, k, n, "k·n")?;
+    }
+    check_finite("a", a)?;
+    check_finite("b", b)?;
+    if let Some(bias) = bias {
+        check_len("bias", bias, 1, n, "n")?;
+        check_finite("bias", bias)?;
+    }
+    let len = m.checked_mul(n).ok_or_else(|| GpuError::InvalidInput {
+        what: "c",
+        reason: format!("{m} × {n} elements overflow the address space; give smaller sizes"),
+    })?;
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    // β = 1 onto the bias rows adds the bias; β = 0 ignores the zeros.
+    let (mut c, beta) = match bias {
+        Some(bias) => (bias.repeat(m), 1.0),
+        None => (vec![0.0; len], 0.0),
+    };
+    let a_t = if transpose_a {
+        Operand::transposed(a, m, k)
+    } else {
+        Operand::plain(a, k, m)
+    };
+    let b_t = if transpose_b {
+        Operand::transposed(b, k, n)
+    } else {
+        Operand::plain(b, n, k)
+    };
+    gemm(&mut c, b_t, a_t, 1.0, beta);
+    if relu {
+        for v in &mut c {
+            *v = v.max(0.0);
+        }
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::{compare, KernelOp, Workload, VERIFY_SIZES};
+
+    /// The fast path against the f64 oracle within the kernel's tolerance, for every matmul
+    /// workload at the verification sizes below 512 and at 257 (past matrixmultiply's 256-deep
+    /// blocks; 512 is the npm test's, the oracle is slow unoptimised), and on odd shapes with
+    /// every option.
+    #[test]
+    fn fast_matmul_is_within_the_oracle_tolerance() {
+        let ops = [
+            KernelOp::Matmul,
+            KernelOp::MatmulTransposeA,
+            KernelOp::MatmulTransposeB,
+            KernelOp::MatmulBiasRelu,
+        ];
+        for op in ops {
+            for size in VERIFY_SIZES.into_iter().filter(|&s| s < 512).chain([257]) {
+                let w = Workload::new(op, size, 7);
+                let want = w.run_cpu().unwrap();
+                let got = w.call().run_fast_cpu().unwrap();
+                let cmp = compare(&got, &want, &w.tolerance(&want));
+                assert!(cmp.passed, "{op:?} at {size}: {cmp:?}");
+            }
+        }
+        let value = |i: usize| ((i * 7919) % 23) as f32 / 4.0 - 2.5;
+        for (m, k, n) in [(3, 7, 5), (7, 0, 9), (1, 65, 2), (70, 6, 33)] {
+            for (ta, tb, with_bias, relu) in [
+                (false, false, false, false),
+                (true, false, true, false),
+                (false, true, false, true),
+                (true, true, true, true),
+            ] {
+                let call = KernelCall::Matmul {
+                    a: (0..m * k).map(value).collect(),
+                    b: (0..k * n).map(|i| value(i + 11)).collect(),
+                    m,
+                    k,
+                    n,
+                    bias: with_bias.then(|| (0..n).map(|i| value(i + 5)).collect()),
+                    transpose_a: ta,
+                    transpose_b: tb,
+                    relu,
+                };
+                let want = call.run_cpu().unwrap();
+                let got = call.run_fast_cpu().unwrap();
+                assert_eq!(got.len(), want.len());
+                for (g, w) in got.iter().zip(&want) {
+                    // Quarter-integers: every partial sum is exact in f32.
+                    assert_eq!(
+                        f64::from(*g),
+                        *w,
+                        "{m}×{k}×{n} {ta} {tb} {with_bias} {relu}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fast_matmul_refuses_what_the_launcher_refuses() {
+        let call = |a: Vec<f32>, bias: Option<Vec<f32>>| KernelCall::Matmul {
+            a,
+            b: vec![1.0; 4],
+            m: 2,
+            k: 2,
+            n: 2,
+            bias,
+            transpose_a: false,
+            transpose_b: false,
+            relu: false,
+        };
+        let what = |c: KernelCall| match c.run_fast_cpu() {
+            Err(GpuError::InvalidInput { what, .. }) => what,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(what(call(vec![1.0; 3], None)), "a");
+        assert_eq!(what(call(vec![1.0, f32::NAN, 0.0, 0.0], None)), "a");
+        assert_eq!(what(call(vec![1.0; 4], Some(vec![0.0]))), "bias");
+        assert_eq!(
+            what(call(vec![1.0; 4], Some(vec![0.0, f32::INFINITY]))),
+            "bias"
+        );
     }
 }

@@ -79,3 +79,28 @@ fn errors_cross_as_named_js_errors() {
         "DimensionMismatch"
     );
 }
+
+#[wasm_bindgen_test]
+fn configuration_errors_carry_their_field_and_a_disposed_trainer_its_code() {
+    use scalelab_core::grokking::TrainerConfig;
+    let config = TrainerConfig {
+        train_fraction: 1.0,
+        ..TrainerConfig::default()
+    };
+    let e: ScalelabError = config.check().unwrap_err().into();
+    let v: JsValue = e.into();
+    let field = js_sys::Reflect::get(&v, &JsValue::from_str("field")).unwrap();
+    assert_eq!(field.as_string().as_deref(), Some("train_fraction"));
+    assert_eq!(
+        v.dyn_into::<js_sys::Error>()
+            .map(|e| String::from(e.name())),
+        Ok("OutOfRange".to_owned())
+    );
+    // Errors of no field have no `field`.
+    let v: JsValue = stablemax(&[]).unwrap_err().into();
+    let field = js_sys::Reflect::get(&v, &JsValue::from_str("field")).unwrap();
+    assert!(field.is_undefined());
+    let mut trainer = Trainer::new(None, None).unwrap();
+    trainer.dispose();
+    assert_eq!(error_name(trainer.evaluate().unwrap_err()), "Disposed");
+}

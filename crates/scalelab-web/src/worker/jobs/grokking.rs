@@ -181,7 +181,7 @@ impl SyncTask for TrainTask {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::worker::protocol::JobSpec;

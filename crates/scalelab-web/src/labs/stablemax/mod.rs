@@ -4,6 +4,9 @@
 //! of it is computed in the worker from the logits' text; the page shows a summary and the top
 //! classes, so 250 000 logits cost the page no more than four.
 
+mod grokking;
+mod grokking_form;
+
 use leptos::prelude::*;
 use scalelab_core::stablemax::Loss;
 use scalelab_core::Precision;
@@ -338,6 +341,15 @@ pub fn StableMaxLab() -> impl IntoView {
                     </p>
                 }
             })}
+            <p><a id="sc-train"
+                href=move || url.href_with(&[("g_sp", Some(precision.get().name())), ("g_loss", Some("softmax"))]) + "#grokking"
+                on:click=move |ev| {
+                    ev.prevent_default();
+                    url.set_many(&[("g_sp", Some(precision.get_untracked().name().to_string())), ("g_loss", Some("softmax".into()))]);
+                    if let Some(panel) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("grokking")) {
+                        panel.scroll_into_view();
+                    }
+                }>{move || format!("Train a network with softmax CE in {} and watch it collapse →", precision.get())}</a></p>
             <table id="onset-table" class="data">
                 <caption>"Smallest scale at which the softmax collapses (bisection on k ∈ [1, 1000])"</caption>
                 <thead><tr><th scope="col">"precision"</th><th scope="col">"significand bits"</th><th scope="col">"collapse sets in at k ="</th></tr></thead>
@@ -433,5 +445,7 @@ pub fn StableMaxLab() -> impl IntoView {
             <JobStatus job=sweep id="sweep" what="Sweep" summary=sweep_summary />
             <Chart spec=gradient_chart id="gradient" />
         </section>
+
+        <grokking::GrokkingPanel />
     }
 }
