@@ -1,14 +1,15 @@
 // Side-by-side WebGPU matmul benchmark: Scalelab's ComputeContext.timeKernel("matmul") against
-// TensorFlow.js's WebGPU backend, in the same headless Chromium, square n×n · n×n f32.
+// TensorFlow.js's WebGPU backend and jax-js's WebGPU backend, in the same headless Chromium,
+// square n×n · n×n f32.
 //
-//   npm ci --prefix bench/kernels && node bench/kernels/run.mjs
+//   npm ci --prefix bench/kernels && npm ci --prefix bench/jaxjs_deps && node bench/kernels/run.mjs
 //     [--package DIR]        built npm package (default target/npm/scalelab, from the repo root)
 //     [--sizes 256,512,1024] [--repeats 16,8,4]   R dispatches per timed call, one per size
 //     [--json FILE]          also write the raw numbers as JSON
 //     [--timeout SECONDS]    whole run (default 600)
 //
-// Both libraries: per-dispatch time = (t(R) − t(1)) / (R − 1), t = best of 3 calls, so upload,
-// read-back and launch latency cancel. GFLOP/s = 2n³ / seconds / 1e9. Table on stdout, progress on stderr.
+// All three: per-dispatch time = (t(R) − t(1)) / (R − 1), t = best of 3 calls, so upload,
+// read-back and launch latency cancel (jax-js: R lazy np.matmul calls, all submitted, one read-back). GFLOP/s = 2n³ / seconds / 1e9. Table on stdout, progress on stderr.
 import { createServer } from "node:http";
 import { readFile, writeFile } from "node:fs/promises";
 import { extname, join, normalize, resolve, dirname, relative, sep } from "node:path";
@@ -48,7 +49,8 @@ function parseArgs(argv) {
   return opts;
 }
 
-// ---- static server: bench/kernels at /, the package at /scalelab/ ----
+// ---- static server: bench/kernels at /, the package at /scalelab/, jax-js's ESM files at /jax/ ----
+const jaxDir = join(root, "bench/jaxjs_deps/node_modules/@jax-js/jax");
 const TYPES = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
   ".wasm": "application/wasm", ".json": "application/json", ".map": "application/json",
@@ -57,7 +59,8 @@ const TYPES = {
 async function serve(pkgDir) {
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    const [dir, rest] = path.startsWith("/scalelab/") ? [pkgDir, path.slice("/scalelab".length)] : [here, path];
+    const [dir, rest] = path.startsWith("/scalelab/") ? [pkgDir, path.slice("/scalelab".length)]
+      : path.startsWith("/jax/") ? [join(jaxDir, "dist"), path.slice("/jax".length)] : [here, path];
     const file = normalize(join(dir, rest === "/" ? "page.html" : rest));
     if (!file.startsWith(dir + sep)) { res.writeHead(403).end(); return; }
     try {
@@ -90,6 +93,8 @@ async function main(opts, state) {
     const pj = join(here, "node_modules/@tensorflow", p, "package.json");
     tfjsVersions[p] = JSON.parse(await readFile(pj, "utf8").catch(() => { throw new Error(`${pj} missing: run \`npm ci --prefix bench/kernels\``); })).version;
   }
+  const jaxManifest = join(jaxDir, "package.json");
+  const jaxVersion = JSON.parse(await readFile(jaxManifest, "utf8").catch(() => { throw new Error(`${jaxManifest} missing: run \`npm ci --prefix bench/jaxjs_deps\``); })).version;
 
   const { server, origin } = await serve(opts.package);
   state.server = server;
@@ -138,20 +143,28 @@ async function main(opts, state) {
       (warnings.length ? `\nconsole warnings:\n  ${warnings.join("\n  ")}` : ""));
   }
   log(`tfjs ${tfjs.version}: backend ${tfjs.backend}, adapter ${JSON.stringify(tfjs.adapter)}`);
+  // jax-js: init("webgpu") lists the backends that started; arrays go to defaultDevice("webgpu").
+  const jax = await call("jaxInit");
+  if (!jax.devices.includes("webgpu") || jax.device !== "webgpu") {
+    throw new Error(`jax-js did not start its webgpu backend (init → ${JSON.stringify(jax.devices)}, defaultDevice() = ${jax.device})` +
+      (warnings.length ? `\nconsole warnings:\n  ${warnings.join("\n  ")}` : ""));
+  }
+  log(`jax-js ${jaxVersion}: device ${jax.device}`);
 
   // Correctness against an f64 JS triple loop: 64 (tfjs's small-output program) and 256 (its
   // packed program, the one the timed sizes use); tolerance 1e-3 at 64, scaled with the inner size.
   const checks = [];
   for (const n of [64, 256]) {
     const tol = 1e-3 * (n / 64);
-    const t = await call("tfjsCheck", n), o = await call("oursCheck", n);
-    checks.push({ n, tolerance: tol, tfjsMaxAbsDiff: t, oursMaxAbsDiff: o });
-    log(`check ${n}×${n}: max |diff| tfjs ${t.toExponential(2)}, ours ${o.toExponential(2)} (tolerance ${tol})`);
+    const t = await call("tfjsCheck", n), o = await call("oursCheck", n), j = await call("jaxCheck", n);
+    checks.push({ n, tolerance: tol, tfjsMaxAbsDiff: t, oursMaxAbsDiff: o, jaxMaxAbsDiff: j });
+    log(`check ${n}×${n}: max |diff| tfjs ${t.toExponential(2)}, jax-js ${j.toExponential(2)}, ours ${o.toExponential(2)} (tolerance ${tol})`);
     if (!(t < tol)) throw new Error(`tfjs matmul ${n}×${n} differs from the CPU reference by ${t} (≥ ${tol})`);
+    if (!(j < tol)) throw new Error(`jax-js matmul ${n}×${n} differs from the CPU reference by ${j} (≥ ${tol})`);
     if (!(o < tol)) throw new Error(`Scalelab matmul ${n}×${n} differs from the CPU reference by ${o} (≥ ${tol})`);
   }
 
-  // Timings, alternating per size: ours n, tfjs n, ...
+  // Timings, alternating per size: ours n, tfjs n, jax-js n, ...
   const rows = [];
   for (const [i, n] of opts.sizes.entries()) {
     const R = opts.repeats[i];
@@ -161,11 +174,17 @@ async function main(opts, state) {
     log(`n = ${n}, R = ${R}: tfjs…`);
     const t = await call("tfjsTime", n, R);
     if (t.backend !== "webgpu") throw new Error(`tfjs timed matmul on ${t.backend}, not webgpu`);
-    const row = { n, repeats: R, ours: { ...o, gflopsComputed: gflops(n, o.seconds) }, tfjs: { ...t, gflops: gflops(n, t.seconds) } };
+    log(`n = ${n}, R = ${R}: jax-js…`);
+    const j = await call("jaxTime", n, R);
+    if (j.device !== "webgpu") throw new Error(`jax-js timed matmul on ${j.device}, not webgpu`);
+    const row = { n, repeats: R, ours: { ...o, gflopsComputed: gflops(n, o.seconds) }, tfjs: { ...t, gflops: gflops(n, t.seconds) },
+                  jax: { ...j, gflops: gflops(n, j.seconds) } };
     row.ratio = row.ours.gflopsComputed / row.tfjs.gflops;
+    row.ratioJax = row.ours.gflopsComputed / row.jax.gflops;
     rows.push(row);
-    log(`n = ${n}: ours ${row.ours.gflopsComputed.toFixed(2)} GFLOP/s, tfjs ${row.tfjs.gflops.toFixed(2)} GFLOP/s` +
-      (t.fellBack ? " (tfjs: t(R) ≤ t(1), used t(R)/R)" : ""));
+    log(`n = ${n}: ours ${row.ours.gflopsComputed.toFixed(2)} GFLOP/s, tfjs ${row.tfjs.gflops.toFixed(2)} GFLOP/s, ` +
+      `jax-js ${row.jax.gflops.toFixed(2)} GFLOP/s` +
+      (t.fellBack ? " (tfjs: t(R) ≤ t(1), used t(R)/R)" : "") + (j.fellBack ? " (jax-js: t(R) ≤ t(1), used t(R)/R)" : ""));
   }
   check();
 
@@ -174,23 +193,26 @@ async function main(opts, state) {
     command: ["node", relative(process.cwd(), fileURLToPath(import.meta.url)) || "run.mjs", ...process.argv.slice(2)]
       .map((a) => (/^[\w./=,:@+-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(" "),
     chromium: browserVersion, crossOriginIsolated: isolated, package: opts.package,
-    oursAdapter: ours.adapter, tfjsAdapter: tfjs.adapter, pageAdapter, tfjsVersions, checks, rows, warnings,
+    oursAdapter: ours.adapter, tfjsAdapter: tfjs.adapter, pageAdapter, tfjsVersions, jaxVersion, checks, rows, warnings,
   };
 }
 
 function table(r) {
   const f = (x) => x.toFixed(2);
   return [
-    "| n | ours GFLOP/s | tfjs-webgpu GFLOP/s | ours / tfjs |",
-    "|---:|---:|---:|---:|",
-    ...r.rows.map((x) => `| ${x.n} | ${f(x.ours.gflopsComputed)} | ${f(x.tfjs.gflops)}${x.tfjs.fellBack ? "*" : ""} | ${f(x.ratio)} |`),
+    "| n | ours GFLOP/s | tfjs-webgpu GFLOP/s | jax-js-webgpu GFLOP/s | ours / tfjs | ours / jax-js |",
+    "|---:|---:|---:|---:|---:|---:|",
+    ...r.rows.map((x) => `| ${x.n} | ${f(x.ours.gflopsComputed)} | ${f(x.tfjs.gflops)}${x.tfjs.fellBack ? "*" : ""} | ` +
+      `${f(x.jax.gflops)}${x.jax.fellBack ? "*" : ""} | ${f(x.ratio)} | ${f(x.ratioJax)} |`),
     "",
     `- Repeats R per size: ${r.rows.map((x) => `${x.n}: ${x.repeats}`).join(", ")}; per dispatch = (t(R) − t(1)) / (R − 1), t = best of 3.` +
-      (r.rows.some((x) => x.tfjs.fellBack) ? " *t(R) ≤ t(1): t(R)/R used." : ""),
+      (r.rows.some((x) => x.tfjs.fellBack || x.jax.fellBack) ? " *t(R) ≤ t(1): t(R)/R used." : ""),
+    "- jax-js: R lazy `np.matmul` calls on resident inputs, all submitted (`blockUntilReady()`, a 0-byte read each), " +
+      "then one read-back of the last with `data()`.",
     `- Adapter: ${r.oursAdapter} (tfjs: ${[r.tfjsAdapter.vendor, r.tfjsAdapter.architecture].filter(Boolean).join(" / ") || "?"}; ` +
       `fallback adapter: ${r.pageAdapter.isFallbackAdapter})`,
     `- Chromium ${r.chromium}; cross-origin isolated: ${r.crossOriginIsolated}`,
-    `- tfjs-core ${r.tfjsVersions["tfjs-core"]}, tfjs-backend-webgpu ${r.tfjsVersions["tfjs-backend-webgpu"]}`,
+    `- tfjs-core ${r.tfjsVersions["tfjs-core"]}, tfjs-backend-webgpu ${r.tfjsVersions["tfjs-backend-webgpu"]}; @jax-js/jax ${r.jaxVersion} (webgpu device)`,
     `- Date: ${r.date}`,
     `- Command: \`${r.command}\``,
   ].join("\n");

@@ -326,6 +326,23 @@ impl CoreError {
     }
 }
 
+/// The allowed range of an [`CoreError::OutOfRange`] for people: `a value in [min, max]`, or
+/// `a value > 0` / `a value ≥ min` when the bounds are the format's extremes (`f64::MIN_POSITIVE`
+/// stands for "above 0", `f64::MAX` for "no upper bound"), never 300 digits.
+fn range_text(min: f64, max: f64) -> String {
+    let low = if min == f64::MIN_POSITIVE {
+        None
+    } else {
+        Some(min)
+    };
+    match (low, max == f64::MAX) {
+        (None, true) => "a value > 0".into(),
+        (Some(m), true) => format!("a value ≥ {m}"),
+        (None, false) => format!("a value in (0, {max}]"),
+        (Some(m), false) => format!("a value in [{m}, {max}]"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,22 +490,5 @@ mod tests {
             CoreError::check_finite_nonempty("x", &[]),
             Err(CoreError::EmptyInput { what: "x" })
         );
-    }
-}
-
-/// The allowed range of an [`CoreError::OutOfRange`] for people: `a value in [min, max]`, or
-/// `a value > 0` / `a value ≥ min` when the bounds are the format's extremes (`f64::MIN_POSITIVE`
-/// stands for "above 0", `f64::MAX` for "no upper bound"), never 300 digits.
-fn range_text(min: f64, max: f64) -> String {
-    let low = if min == f64::MIN_POSITIVE {
-        None
-    } else {
-        Some(min)
-    };
-    match (low, max == f64::MAX) {
-        (None, true) => "a value > 0".into(),
-        (Some(m), true) => format!("a value ≥ {m}"),
-        (None, false) => format!("a value in (0, {max}]"),
-        (Some(m), false) => format!("a value in [{m}, {max}]"),
     }
 }

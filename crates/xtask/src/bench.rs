@@ -162,27 +162,12 @@ fn calibrate(root: &Path) -> Result<(), String> {
         &[],
     )
     .into_result()?;
-    // Native code for this CPU (numpy picks its AVX2/AVX-512 loops at run time), in its own
-    // target directory so the workspace's portable builds stay as they are.
-    run::step(
+    native_example(
         root,
         "temperature scaling and every metric natively (Scalelab, -C target-cpu=native)",
-        "cargo",
-        &[
-            "run",
-            "--release",
-            "--locked",
-            "-p",
-            "scalelab-core",
-            "--example",
-            "calibrate_bench",
-        ],
-        &[
-            ("RUSTFLAGS", "-C target-cpu=native"),
-            ("CARGO_TARGET_DIR", "target/native"),
-        ],
-    )
-    .into_result()?;
+        "calibrate_bench",
+        &[],
+    )?;
     build_site(root)?;
     run::step(
         root,
@@ -196,21 +181,34 @@ fn calibrate(root: &Path) -> Result<(), String> {
 
 fn grokking(root: &Path) -> Result<(), String> {
     let python = setup::python_with(root, &["numpy", "torch"])?;
-    run::step(
+    native_example(
         root,
         "grokking: epoch time natively (Scalelab, -C target-cpu=native) against PyTorch on one thread",
+        "grokking_bench",
+        &[&python],
+    )
+}
+
+/// Runs `scalelab-core`'s example `example` with `args`, built for this CPU (numpy and PyTorch
+/// pick their AVX2/AVX-512 loops at run time) in its own target directory, so the workspace's
+/// portable builds stay as they are.
+fn native_example(root: &Path, what: &str, example: &str, args: &[&str]) -> Result<(), String> {
+    let mut cargo = vec![
+        "run",
+        "--release",
+        "--locked",
+        "-p",
+        "scalelab-core",
+        "--example",
+        example,
+        "--",
+    ];
+    cargo.extend_from_slice(args);
+    run::step(
+        root,
+        what,
         "cargo",
-        &[
-            "run",
-            "--release",
-            "--locked",
-            "-p",
-            "scalelab-core",
-            "--example",
-            "grokking_bench",
-            "--",
-            &python,
-        ],
+        &cargo,
         &[
             ("RUSTFLAGS", "-C target-cpu=native"),
             ("CARGO_TARGET_DIR", "target/native"),

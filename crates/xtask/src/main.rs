@@ -27,7 +27,7 @@ fn usage() -> ExitCode {
         "  test    install missing tools, run every test (native, wasm, npm, headless Chromium)"
     );
     eprintln!(
-        "  bench   [site|kernels|loss-curve|main-thread|calibrate] the measurements of BENCHMARKS.md: site size and time to interactive;"
+        "  bench   [site|kernels|loss-curve|main-thread|calibrate|grokking] the measurements of BENCHMARKS.md: site size and time to interactive;"
     );
     eprintln!(
         "          matmul vs TensorFlow.js (WebGPU, headless Chromium), on Vulkan, and numpy sgemm"

@@ -52,6 +52,56 @@ pub struct MatmulPlan {
     pub workgroups: [u32; 2],
 }
 
+/// The inputs of an `m × k` by `k × n` product as [`matmul`] takes them (also the fast CPU path's
+/// check): `a`, `b` and the bias of the stated row-major shapes (`InvalidInput` naming the rule) and
+/// finite (`NonFinite`).
+pub(crate) fn check_inputs(
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    options: MatmulOptions<'_>,
+) -> Result<(), GpuError> {
+    let check_len = |what, data: &[f32], rows: usize, cols: usize, rule: &str| {
+        let expected = rows.checked_mul(cols);
+        if expected == Some(data.len()) {
+            Ok(())
+        } else {
+            Err(GpuError::InvalidInput {
+                what,
+                reason: format!(
+                    "length {} is not {rule} = {rows} × {cols}; pass a row-major matrix of that shape",
+                    data.len()
+                ),
+            })
+        }
+    };
+    let (a_rows, a_cols) = if options.transpose_a { (k, m) } else { (m, k) };
+    let (b_rows, b_cols) = if options.transpose_b { (n, k) } else { (k, n) };
+    check_len(
+        "a",
+        a,
+        a_rows,
+        a_cols,
+        if options.transpose_a { "k·m" } else { "m·k" },
+    )?;
+    check_len(
+        "b",
+        b,
+        b_rows,
+        b_cols,
+        if options.transpose_b { "n·k" } else { "k·n" },
+    )?;
+    check_finite("a", a)?;
+    check_finite("b", b)?;
+    if let Some(bias) = options.bias {
+        check_len("bias", bias, 1, n, "n")?;
+        check_finite("bias", bias)?;
+    }
+    Ok(())
+}
+
 /// Checks an `m × k` by `k × n` product against `limits` and plans the dispatch, without
 /// touching a GPU. `m` and `n` must be at least 1 (the launcher returns early otherwise).
 ///
@@ -139,42 +189,7 @@ pub async fn matmul(
     n: usize,
     options: MatmulOptions<'_>,
 ) -> Result<Vec<f32>, GpuError> {
-    let check_len = |what, data: &[f32], rows: usize, cols: usize, rule: &str| {
-        let expected = rows.checked_mul(cols);
-        if expected == Some(data.len()) {
-            Ok(())
-        } else {
-            Err(GpuError::InvalidInput {
-                what,
-                reason: format!(
-                    "length {} is not {rule} = {rows} × {cols}; pass a row-major matrix of that shape",
-                    data.len()
-                ),
-            })
-        }
-    };
-    let (a_rows, a_cols) = if options.transpose_a { (k, m) } else { (m, k) };
-    let (b_rows, b_cols) = if options.transpose_b { (n, k) } else { (k, n) };
-    check_len(
-        "a",
-        a,
-        a_rows,
-        a_cols,
-        if options.transpose_a { "k·m" } else { "m·k" },
-    )?;
-    check_len(
-        "b",
-        b,
-        b_rows,
-        b_cols,
-        if options.transpose_b { "n·k" } else { "k·n" },
-    )?;
-    check_finite("a", a)?;
-    check_finite("b", b)?;
-    if let Some(bias) = options.bias {
-        check_len("bias", bias, 1, n, "n")?;
-        check_finite("bias", bias)?;
-    }
+    check_inputs(a, b, m, k, n, options)?;
     if m == 0 || n == 0 {
         return Ok(Vec::new());
     }

@@ -11,14 +11,14 @@ use crate::convert::{to_f32, to_f64};
 use crate::error::GpuError;
 use crate::kernels::cross_entropy_rows::{cross_entropy_rows, CrossEntropyKind};
 use crate::kernels::elementwise::{elementwise, ElementwiseOp};
-use crate::kernels::matmul::{matmul, MatmulOptions};
+use crate::kernels::matmul::{check_inputs, matmul, MatmulOptions};
 use crate::kernels::reduce_rows::{reduce_all, reduce_rows, ReduceOp};
 use crate::kernels::{
     adamw_step::adamw_step, gmm_denoiser::gmm_denoiser, log_softmax_rows::log_softmax_rows,
     log_stablemax_rows::log_stablemax_rows, orthogonal_grad::orthogonal_grad,
     softmax_rows::softmax_rows, stablemax_rows::stablemax_rows,
 };
-use crate::launch::{check_finite, row_count};
+use crate::launch::row_count;
 
 /// Which row-wise map a [`KernelCall::Rows`] applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -417,35 +417,19 @@ fn fast_matmul(
     (transpose_a, transpose_b): (bool, bool),
     relu: bool,
 ) -> Result<Vec<f32>, GpuError> {
-    let check_len = |what, data: &[f32], rows: usize, cols: usize, rule: &str| {
-        if rows.checked_mul(cols) == Some(data.len()) {
-            Ok(())
-        } else {
-            Err(GpuError::InvalidInput {
-                what,
-                reason: format!(
-                    "length {} is not {rule} = {rows} × {cols}; pass a row-major matrix of that shape",
-                    data.len()
-                ),
-            })
-        }
-    };
-    if transpose_a {
-        check_len("a", a, k, m, "k·m")?;
-    } else {
-        check_len("a", a, m, k, "m·k")?;
-    }
-    if transpose_b {
-        check_len("b", b, n, k, "n·k")?;
-    } else {
-        check_len("b", b, k, n, "k·n")?;
-    }
-    check_finite("a", a)?;
-    check_finite("b", b)?;
-    if let Some(bias) = bias {
-        check_len("bias", bias, 1, n, "n")?;
-        check_finite("bias", bias)?;
-    }
+    check_inputs(
+        a,
+        b,
+        m,
+        k,
+        n,
+        MatmulOptions {
+            transpose_a,
+            transpose_b,
+            bias,
+            relu,
+        },
+    )?;
     let len = m.checked_mul(n).ok_or_else(|| GpuError::InvalidInput {
         what: "c",
         reason: format!("{m} × {n} elements overflow the address space; give smaller sizes"),
