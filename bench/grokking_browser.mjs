@@ -17,6 +17,9 @@
 // jax-js: `jit` of valueAndGrad(loss) + AdamW by hand (bench/grokking_browser/jax_step.js), the same
 // split and initial weights (the Trainer's, as f32), inputs resident, each step timed up to
 // `blockUntilReady` of the loss, weights and moments. Check: the first step's loss ≈ ln 113.
+// Scalelab never forms the one-hot input (its first layer adds two columns of W1, the gradient
+// scatters into them); each jax-js row is run twice: the one-hot matmul as specified, and
+// "first layer gathered" (np.take of W1's rows, the same arithmetic as Scalelab's).
 // jax-js's Wasm device runs multi-threaded in this cross-origin-isolated page (one worker per
 // navigator.hardwareConcurrency); a second page (`?threads=1`) repeats its rows single-threaded.
 // Matmul: as bench/jaxjs_matmul.mjs (median of rounds, ours the whole `await ctx.matmul` call,
@@ -178,17 +181,18 @@ async function main(opts, state) {
   const oursRow = { kind: "step", impl: "scalelab", backend: "wasm-cpu-f32", threads: 1, seconds: ours.seconds, firstLoss: ours.firstLoss,
                     lastLoss: ours.losses.at(-1), steps: opts.steps, warmup: opts.warmup, trainRows: ours.trainRows, trainFlops: ours.cost.trainFlops };
   steps.push(oursRow); emit(oursRow);
-  const jaxStep = async (pg, device, threads) => {
-    log(`jax-js ${device}${device === "wasm" ? ` (${threads} thread${threads > 1 ? "s" : ""})` : ""}: ${opts.warmup} + ${opts.steps} steps…`);
-    const r = await pg.call("jaxTrain", device, opts.warmup, opts.steps, opts.jit);
-    checkLoss(`jax-js ${device}`, r.firstLoss);
-    const row = { kind: "step", impl: "jax-js", backend: device, threads: device === "wasm" ? threads : null, jit: r.jit, seconds: r.seconds,
-                  firstLoss: r.firstLoss, lastLoss: r.losses.at(-1), steps: opts.steps, warmup: opts.warmup, trainRows: r.trainRows,
-                  ratio: +(r.seconds / ours.seconds).toFixed(3) };
+  const jaxStep = async (pg, device, threads, gather, oursSeconds, page) => {
+    const name = `jax-js ${device}${device === "wasm" ? ` (${threads} thread${threads > 1 ? "s" : ""})` : ""}${gather ? ", first layer gathered" : ""}`;
+    log(`${name}: ${opts.warmup} + ${opts.steps} steps…`);
+    const r = await pg.call("jaxTrain", device, opts.warmup, opts.steps, opts.jit, gather);
+    checkLoss(name, r.firstLoss);
+    const row = { kind: "step", impl: "jax-js", backend: device, threads: device === "wasm" ? threads : null, firstLayer: gather ? "gather" : "one-hot matmul",
+                  jit: r.jit, seconds: r.seconds, firstLoss: r.firstLoss, lastLoss: r.losses.at(-1), steps: opts.steps, warmup: opts.warmup,
+                  trainRows: r.trainRows, ratio: +(r.seconds / oursSeconds).toFixed(3), ...(page ? { page } : {}) };
     steps.push(row); emit(row);
   };
-  await jaxStep(main, "wasm", info.jaxWasmThreads);
-  if (opts.webgpu) await jaxStep(main, "webgpu", null);
+  for (const gather of [false, true]) await jaxStep(main, "wasm", info.jaxWasmThreads, gather, ours.seconds);
+  if (opts.webgpu) for (const gather of [false, true]) await jaxStep(main, "webgpu", null, gather, ours.seconds);
   const warnings = [...main.warnings];
   await main.page.close();
 
@@ -204,13 +208,7 @@ async function main(opts, state) {
     steps.push(row1); emit(row1);
     await one.call("matmulCheck");
     for (const n of opts.sizes) { log(`matmul n = ${n} (jax-js 1 thread)…`); matmulRow(await one.call("matmulTime", n, opts.runs), 1); }
-    log(`jax-js wasm (1 thread): ${opts.warmup} + ${opts.steps} steps…`);
-    const r = await one.call("jaxTrain", "wasm", opts.warmup, opts.steps, opts.jit);
-    checkLoss("jax-js wasm (1 thread)", r.firstLoss);
-    const row = { kind: "step", impl: "jax-js", backend: "wasm", threads: 1, jit: r.jit, seconds: r.seconds, firstLoss: r.firstLoss,
-                  lastLoss: r.losses.at(-1), steps: opts.steps, warmup: opts.warmup, trainRows: r.trainRows,
-                  ratio: +(r.seconds / ours1.seconds).toFixed(3), page: "threads=1" };
-    steps.push(row); emit(row);
+    for (const gather of [false, true]) await jaxStep(one, "wasm", 1, gather, ours1.seconds, "threads=1");
     warnings.push(...one.warnings);
     await one.page.close();
   }
@@ -221,12 +219,13 @@ async function main(opts, state) {
 
 function tables(r) {
   const f = (x, d = 2) => x.toFixed(d);
-  const label = (s) => s.impl === "scalelab" ? `Scalelab (wasm CPU f32, 1 thread)${s.page ? " [threads=1 page]" : ""}`
-    : s.backend === "webgpu" ? `jax-js WebGPU (${r.env.adapter?.architecture ?? "?"})` : `jax-js Wasm (${s.threads} thread${s.threads > 1 ? "s" : ""})`;
+  const label = (s) => (s.impl === "scalelab" ? "Scalelab (wasm CPU f32, 1 thread)"
+    : s.backend === "webgpu" ? `jax-js WebGPU (${r.env.adapter?.architecture ?? "?"})` : `jax-js Wasm (${s.threads} thread${s.threads > 1 ? "s" : ""})`) +
+    (s.firstLayer === "gather" ? ", first layer gathered" : "") + (s.page ? " [threads=1 page]" : "");
   return [
     "Training step (full batch, 5107 rows; median s/step):",
     "",
-    "| implementation | s / step | first loss | jax-js / Scalelab |",
+    "| implementation | s / step | first loss | jax-js / Scalelab (same page) |",
     "|---|---:|---:|---:|",
     ...r.steps.map((s) => `| ${label(s)} | ${f(s.seconds, 4)} | ${f(s.firstLoss, 4)} | ${s.ratio === undefined ? "—" : f(s.ratio)} |`),
     "",

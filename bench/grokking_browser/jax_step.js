@@ -5,11 +5,20 @@
 // `jax` is the imported @jax-js/jax module (passed in, so this file has no bare imports).
 // Ownership follows jax-js's rules: every function argument is consumed, `.ref` keeps one.
 
-/** Mean softmax CE of the MLP; `params` = { w: [W1, W2, W3] } with W as [in, out]. */
-function lossFn(jax, params, x, yOneHot, n) {
+/**
+ * Mean softmax CE of the MLP; `params` = { w: [W1, W2, W3] } with W as [in, out]. `x` is the
+ * one-hot [N, 2p] input, or with `gather` the pair [a, p + b] of int32 [N] rows: the first layer is
+ * then W1[a] + W1[p + b] (what x · W1 is, and what Scalelab computes), its gradient a scatter-add.
+ */
+function lossFn(jax, params, x, yOneHot, n, gather) {
   const { numpy: np, nn } = jax;
   const [w1, w2, w3] = params.w;
-  const h1 = nn.relu(np.matmul(x, w1));
+  let first;
+  if (gather) {
+    const [ia, ib] = x;
+    first = np.take(w1.ref, ia, 0).add(np.take(w1, ib, 0));
+  } else first = np.matmul(x, w1);
+  const h1 = nn.relu(first);
   const h2 = nn.relu(np.matmul(h1, w2));
   const logits = np.matmul(h2, w3);
   return np.sum(nn.logSoftmax(logits, -1).mul(yOneHot)).mul(-1 / n);
@@ -19,9 +28,9 @@ function lossFn(jax, params, x, yOneHot, n) {
  * A jitted step `(params, m, v, x, y, lrOverBc1, invSqrtBc2) → [loss, params, m, v]`; the
  * bias corrections enter as scalar arrays so one compiled program serves every step.
  */
-export function makeStep(jax, { n, beta1, beta2, eps, weightDecay, lr, useJit = true }) {
+export function makeStep(jax, { n, beta1, beta2, eps, weightDecay, lr, useJit = true, gather = false }) {
   const { numpy: np, valueAndGrad, jit } = jax;
-  const vg = valueAndGrad((params, x, y) => lossFn(jax, params, x, y, n));
+  const vg = valueAndGrad((params, x, y) => lossFn(jax, params, x, y, n, gather));
   const step = (params, m, v, x, y, lrOverBc1, invSqrtBc2) => {
     const [loss, g] = vg({ w: params.w.map((w) => w.ref) }, x, y);
     const out = { w: [] }, outM = { w: [] }, outV = { w: [] };
@@ -49,15 +58,18 @@ export function transposed(values, rows, cols) {
   return t;
 }
 
-/** The training inputs: one-hot [N, 2p] of (a, b) and one-hot [N, p] of (a + b) mod p. */
+/** The training inputs: one-hot [N, 2p] of (a, b), its rows (a, p + b) as int32 [N] each
+ *  (`rows.a`, `rows.b`), and one-hot [N, p] of (a + b) mod p. */
 export function oneHotData(train, p) {
   const N = train.length;
-  const x = new Float32Array(N * 2 * p), y = new Float32Array(N * p);
+  const x = new Float32Array(N * 2 * p), rows = { a: new Int32Array(N), b: new Int32Array(N) }, y = new Float32Array(N * p);
   train.forEach((idx, i) => {
     const a = Math.floor(idx / p), b = idx % p;
     x[i * 2 * p + a] = 1;
     x[i * 2 * p + p + b] = 1;
+    rows.a[i] = a;
+    rows.b[i] = p + b;
     y[i * p + ((a + b) % p)] = 1;
   });
-  return { x, y, N };
+  return { x, rows, y, N };
 }

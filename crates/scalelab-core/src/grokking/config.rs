@@ -448,8 +448,7 @@ impl TrainerConfig {
             OptimizerKind::Sgd => 4,
         };
         let bytes = value * (per_parameter * parameters + 2 * n_train * activations + 2 * n_test * widest)
-            // The logits read as f64 by the loss and the SC detector, and the sample tables.
-            + 8 * n_train * self.p as u64
+            // The sample tables.
             + 12 * n;
         // First layer: two columns summed per sample; then 2·in·out per sample per layer.
         let forward_per_sample: u64 = width(0)

@@ -25,9 +25,9 @@ pub(crate) struct BatchLoss {
     pub zero_loss: usize,
     /// Mean L2 norm of the logit rows.
     pub logit_norm: f64,
-    /// Samples in Softmax Collapse, measured on the softmax CE's own sum (`None` for StableMax,
-    /// whose loss has no such sum).
-    pub collapsed: Option<usize>,
+    /// Samples in Softmax Collapse in the softmax precision (the logger's test; for the softmax
+    /// CE on the loss's own sum, for StableMax on the same logits).
+    pub collapsed: usize,
 }
 
 /// The loss of the logits (`targets.len()` rows of `p`), and with `grad` the gradient of the mean
@@ -77,32 +77,15 @@ pub(crate) fn batch_loss<T: Real>(
         correct += usize::from(best == y);
         norm += sq.sqrt();
         let g = grad.as_deref_mut().map(|g| &mut g[i * p..(i + 1) * p]);
-        let f32_round = |x: f64| f64::from(x as f32);
-        let (loss, collapsed) = match (kind, precision) {
-            (LossKind::Stablemax, _) => (stablemax_row(&z, y, n, g)?, false),
-            (LossKind::Softmax, Precision::F64) => {
-                let r = Rounding {
-                    to_p: |x| x,
-                    opmath: |x| x,
-                    narrow: false,
-                };
-                softmax_row(&mut z, &mut e, y, precision, r, n, g)?
-            }
-            (LossKind::Softmax, Precision::F32) => {
-                let r = Rounding {
-                    to_p: f32_round,
-                    opmath: f32_round,
-                    narrow: false,
-                };
-                softmax_row(&mut z, &mut e, y, precision, r, n, g)?
-            }
-            (LossKind::Softmax, _) => {
-                let r = Rounding {
-                    to_p: |x| precision.round(x),
-                    opmath: f32_round,
-                    narrow: true,
-                };
-                softmax_row(&mut z, &mut e, y, precision, r, n, g)?
+        let (loss, collapsed) = match kind {
+            LossKind::Softmax => softmax_in(precision, &mut z, &mut e, y, n, g)?,
+            LossKind::Stablemax => {
+                let loss = stablemax_row(&z, y, n, g)?;
+                // The logger measures SC on the same logits in the softmax precision.
+                (
+                    loss,
+                    softmax_in(precision, &mut z, &mut e, y, n, None::<&mut [T]>)?.1,
+                )
             }
         };
         collapsed_rows += usize::from(collapsed);
@@ -119,10 +102,7 @@ pub(crate) fn batch_loss<T: Real>(
         correct,
         zero_loss,
         logit_norm: norm / rows,
-        collapsed: match kind {
-            LossKind::Softmax => Some(collapsed_rows),
-            LossKind::Stablemax => None,
-        },
+        collapsed: collapsed_rows,
     })
 }
 
@@ -205,6 +185,44 @@ fn softmax_row<T: Real>(
         }
     }
     Ok((loss, if r.narrow { collapsed } else { sum == 1.0 }))
+}
+
+/// [`softmax_row`] with the rounding of `precision`.
+fn softmax_in<T: Real>(
+    precision: Precision,
+    z: &mut [f64],
+    e: &mut [f64],
+    y: usize,
+    n: usize,
+    grad: Option<&mut [T]>,
+) -> Result<(f64, bool), CoreError> {
+    let f32_round = |x: f64| f64::from(x as f32);
+    match precision {
+        Precision::F64 => {
+            let r = Rounding {
+                to_p: |x| x,
+                opmath: |x| x,
+                narrow: false,
+            };
+            softmax_row(z, e, y, precision, r, n, grad)
+        }
+        Precision::F32 => {
+            let r = Rounding {
+                to_p: f32_round,
+                opmath: f32_round,
+                narrow: false,
+            };
+            softmax_row(z, e, y, precision, r, n, grad)
+        }
+        Precision::F16 | Precision::BF16 => {
+            let r = Rounding {
+                to_p: |x| precision.round(x),
+                opmath: f32_round,
+                narrow: true,
+            };
+            softmax_row(z, e, y, precision, r, n, grad)
+        }
+    }
 }
 
 /// One row of the StableMax CE in `f64`; writes the row's gradient of the mean loss.

@@ -12,7 +12,6 @@ use super::network::Network;
 use super::optimizer::Optimizer;
 use super::task::{Samples, Split};
 use crate::gemm::Real;
-use crate::stablemax::softmax_collapse_fraction;
 use crate::CoreError;
 
 /// A parameter tensor in PyTorch's layout (a weight `[out, in]` row-major, a bias `[out]`).
@@ -41,7 +40,6 @@ struct Run<T> {
     before: Vec<Vec<T>>,
     delta: Vec<T>,
     scratch: Vec<T>,
-    logits: Vec<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,7 +99,6 @@ impl<T: Real> Run<T> {
             grads: Vec::new(),
             delta: Vec::new(),
             scratch: Vec::new(),
-            logits: Vec::new(),
         }
     }
 
@@ -118,14 +115,7 @@ impl<T: Real> Run<T> {
             Some(&mut self.delta),
         )?;
         let n = self.train.len() as f64;
-        let sc_fraction = match train.collapsed {
-            Some(rows) => rows as f64 / n,
-            None => {
-                self.logits.clear();
-                self.logits.extend(logits.iter().map(|&v| v.f64()));
-                softmax_collapse_fraction(&self.logits, p, config.softmax_precision)?
-            }
-        };
+        let sc_fraction = train.collapsed as f64 / n;
         let test = if (epoch - 1).is_multiple_of(config.eval_every as u64) {
             Some(self.evaluate(config)?)
         } else {
