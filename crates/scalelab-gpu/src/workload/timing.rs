@@ -3,7 +3,6 @@
 
 use super::Workload;
 use crate::context::GpuContext;
-use crate::convert::to_f32;
 use crate::error::GpuError;
 
 /// A monotonic clock in milliseconds for [`time_gpu`] and [`time_cpu`]: `performance.now()` of the
@@ -107,7 +106,8 @@ pub async fn time_gpu(
     })
 }
 
-/// Times the CPU path (the f64 oracle, rounded to f32 as the fallback returns it); `now` in
+/// Times the CPU path as the CPU backend and the fallback run it ([`super::call::KernelCall::run_fast_cpu`]:
+/// matmul in f32 on `scalelab_core::gemm`, the other ops the f64 oracle rounded to f32); `now` in
 /// milliseconds. A run of 50 ms or more is timed alone. Faster ones run in batches grown until a
 /// batch takes at least 10 ms, so the clock's resolution (browsers round `performance.now()` to
 /// 0.1 ms) costs at most 1 %; the time is the best of three batches divided by the batch size.
@@ -116,7 +116,7 @@ pub fn time_cpu(workload: &Workload, now: &dyn Fn() -> f64) -> Result<Timing, Gp
     let mut run_batch = |runs: usize| -> Result<f64, GpuError> {
         let start = now();
         for _ in 0..runs {
-            output = to_f32(&workload.run_cpu()?);
+            output = workload.call().run_fast_cpu()?;
         }
         Ok(now() - start)
     };

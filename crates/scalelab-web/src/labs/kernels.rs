@@ -21,7 +21,7 @@ const DEFAULT_REPEATS: &str = "10";
 fn backend_name(b: KernelBackend) -> &'static str {
     match b {
         KernelBackend::Gpu => "GPU (WebGPU)",
-        KernelBackend::Cpu => "CPU (f64 oracle)",
+        KernelBackend::Cpu => "CPU (f32; matmul on matrixmultiply)",
     }
 }
 
