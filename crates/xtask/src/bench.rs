@@ -16,7 +16,9 @@
 //!   `calibrate_bench` on the same files, which checks T and the metrics and prints the table.
 //! - `grokking`: the epoch time of the paper's default configuration natively (the example
 //!   `grokking_bench`, one thread, which runs `bench/grokking_torch.py` — the paper's PyTorch
-//!   loop on one CPU thread — in the same run and prints the table).
+//!   loop on one CPU thread — in the same run and prints the table); then the npm CPU backend's
+//!   matmul against jax-js's Wasm backend in Node (`bench/jaxjs_matmul.mjs`) and one training step
+//!   in headless Chromium against the same step in jax-js (`bench/grokking_browser.mjs`).
 
 use crate::run;
 use crate::setup;
@@ -86,9 +88,10 @@ fn kernels(root: &Path) -> Result<(), String> {
         &[],
     )
     .into_result()?;
+    jaxjs(root)?;
     run::step(
         root,
-        "matmul: Scalelab vs tfjs-backend-webgpu in headless Chromium",
+        "matmul: Scalelab vs tfjs-backend-webgpu and jax-js (WebGPU) in headless Chromium",
         "node",
         &["bench/kernels/run.mjs"],
         &[],
@@ -186,7 +189,37 @@ fn grokking(root: &Path) -> Result<(), String> {
         "grokking: epoch time natively (Scalelab, -C target-cpu=native) against PyTorch on one thread",
         "grokking_bench",
         &[&python],
+    )?;
+    setup::npm_package(root).into_result()?;
+    jaxjs(root)?;
+    run::step(
+        root,
+        "matmul on the CPU: the npm CPU backend vs jax-js's Wasm backend in Node",
+        "node",
+        &["bench/jaxjs_matmul.mjs"],
+        &[],
     )
+    .into_result()?;
+    run::step(
+        root,
+        "grokking: one training step in headless Chromium, Scalelab (wasm CPU) vs jax-js (Wasm, WebGPU)",
+        "node",
+        &["bench/grokking_browser.mjs"],
+        &[],
+    )
+    .into_result()
+}
+
+/// `@jax-js/jax`, pinned in `bench/jaxjs_deps` (npm ci).
+fn jaxjs(root: &Path) -> Result<(), String> {
+    run::step(
+        root,
+        "jax-js for the benchmarks (npm ci)",
+        "npm",
+        &["ci", "--prefix", "bench/jaxjs_deps", "--no-audit", "--no-fund"],
+        &[],
+    )
+    .into_result()
 }
 
 /// Runs `scalelab-core`'s example `example` with `args`, built for this CPU (numpy and PyTorch
