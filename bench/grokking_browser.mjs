@@ -24,10 +24,10 @@
 // navigator.hardwareConcurrency); a second page (`?threads=1`) repeats its rows single-threaded.
 // Matmul: as bench/jaxjs_matmul.mjs (median of rounds, ours the whole `await ctx.matmul` call,
 // jax-js with resident inputs and `blockUntilReady`). JSON lines and markdown tables on stdout.
-import { createServer } from "node:http";
+import { CHROMIUM_ARGS, serve } from "./browser_server.mjs";
 import { readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
-import { extname, join, normalize, resolve, dirname, relative, sep } from "node:path";
+import { join, resolve, dirname, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 
@@ -37,12 +37,6 @@ const pageDir = join(here, "grokking_browser");
 const jaxDir = join(here, "jaxjs_deps/node_modules/@jax-js/jax");
 const { chromium } = createRequire(join(root, "package.json"))("playwright-core");
 
-// The same flags as bench/kernels/run.mjs (WebGPU on SwiftShader where there is no GPU).
-const CHROMIUM_ARGS = [
-  "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync",
-  "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-webgpu-adapter=swiftshader", "--enable-features=Vulkan",
-];
 
 function parseArgs(argv) {
   const opts = { package: join(root, "target/npm/scalelab"), steps: 20, warmup: 3, sizes: [256, 512, 1024], runs: 7,
@@ -69,34 +63,7 @@ function parseArgs(argv) {
   return opts;
 }
 
-// ---- static server: bench/grokking_browser at /, the package at /scalelab/, jax-js at /jax/ ----
-const TYPES = {
-  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
-  ".wasm": "application/wasm", ".json": "application/json", ".map": "application/json",
-};
-async function serve(pkgDir) {
-  const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    const [dir, rest] = path.startsWith("/scalelab/") ? [pkgDir, path.slice("/scalelab".length)]
-      : path.startsWith("/jax/") ? [join(jaxDir, "dist"), path.slice("/jax".length)] : [pageDir, path];
-    const file = normalize(join(dir, rest === "/" ? "page.html" : rest));
-    if (!file.startsWith(dir + sep)) { res.writeHead(403).end(); return; }
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, {
-        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-        "cache-control": "no-store",
-        // Cross-origin isolation: 5 µs performance.now(), and SharedArrayBuffer (jax-js's threads).
-        "cross-origin-opener-policy": "same-origin",
-        "cross-origin-embedder-policy": "require-corp",
-      }).end(body);
-    } catch {
-      res.writeHead(404).end("not found");
-    }
-  });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  return { server, origin: `http://127.0.0.1:${server.address().port}` };
-}
+// ---- the static server (bench/browser_server.mjs): this page at /, the package at /scalelab/, jax-js at /jax/ ----
 
 const log = (...a) => console.error("[grokking_browser]", ...a);
 const LN_P = Math.log(113);
@@ -141,7 +108,7 @@ async function main(opts, state) {
   }
   const jaxManifest = join(jaxDir, "package.json");
   const jaxVersion = JSON.parse(await readFile(jaxManifest, "utf8").catch(() => { throw new Error(`${jaxManifest} missing: run \`npm ci --prefix bench/jaxjs_deps\``); })).version;
-  const { server, origin } = await serve(opts.package);
+  const { server, origin } = await serve(pageDir, opts.package);
   state.server = server;
   state.browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
   const env = { chromium: state.browser.version(), jaxjs: jaxVersion, hostCpus: cpus().length, loadavgBefore: loadavg().map((x) => +x.toFixed(2)) };

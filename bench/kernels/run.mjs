@@ -10,9 +10,9 @@
 //
 // All three: per-dispatch time = (t(R) − t(1)) / (R − 1), t = best of 3 calls, so upload,
 // read-back and launch latency cancel (jax-js: R lazy np.matmul calls, all submitted, one read-back). GFLOP/s = 2n³ / seconds / 1e9. Table on stdout, progress on stderr.
-import { createServer } from "node:http";
+import { CHROMIUM_ARGS, serve } from "../browser_server.mjs";
 import { readFile, writeFile } from "node:fs/promises";
-import { extname, join, normalize, resolve, dirname, relative, sep } from "node:path";
+import { join, resolve, dirname, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 
@@ -20,11 +20,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
 const { chromium } = createRequire(join(root, "package.json"))("playwright-core");
 
-const CHROMIUM_ARGS = [
-  "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync",
-  "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-webgpu-adapter=swiftshader", "--enable-features=Vulkan",
-];
 
 // ---- command line ----
 function parseArgs(argv) {
@@ -49,36 +44,8 @@ function parseArgs(argv) {
   return opts;
 }
 
-// ---- static server: bench/kernels at /, the package at /scalelab/, jax-js's ESM files at /jax/ ----
+// ---- the static server (bench/browser_server.mjs): this page at /, the package at /scalelab/, jax-js at /jax/ ----
 const jaxDir = join(root, "bench/jaxjs_deps/node_modules/@jax-js/jax");
-const TYPES = {
-  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
-  ".wasm": "application/wasm", ".json": "application/json", ".map": "application/json",
-};
-
-async function serve(pkgDir) {
-  const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    const [dir, rest] = path.startsWith("/scalelab/") ? [pkgDir, path.slice("/scalelab".length)]
-      : path.startsWith("/jax/") ? [join(jaxDir, "dist"), path.slice("/jax".length)] : [here, path];
-    const file = normalize(join(dir, rest === "/" ? "page.html" : rest));
-    if (!file.startsWith(dir + sep)) { res.writeHead(403).end(); return; }
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, {
-        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-        "cache-control": "no-store",
-        // Cross-origin isolation: performance.now() at 5 µs instead of 100 µs, for both libraries.
-        "cross-origin-opener-policy": "same-origin",
-        "cross-origin-embedder-policy": "require-corp",
-      }).end(body);
-    } catch {
-      res.writeHead(404).end("not found");
-    }
-  });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  return { server, origin: `http://127.0.0.1:${server.address().port}` };
-}
 
 const log = (...a) => console.error("[bench]", ...a);
 const gflops = (n, s) => (2 * n ** 3) / s / 1e9;
@@ -96,7 +63,7 @@ async function main(opts, state) {
   const jaxManifest = join(jaxDir, "package.json");
   const jaxVersion = JSON.parse(await readFile(jaxManifest, "utf8").catch(() => { throw new Error(`${jaxManifest} missing: run \`npm ci --prefix bench/jaxjs_deps\``); })).version;
 
-  const { server, origin } = await serve(opts.package);
+  const { server, origin } = await serve(here, opts.package);
   state.server = server;
   state.browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
   const browserVersion = state.browser.version();
