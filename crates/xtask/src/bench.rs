@@ -216,7 +216,13 @@ fn jaxjs(root: &Path) -> Result<(), String> {
         root,
         "jax-js for the benchmarks (npm ci)",
         "npm",
-        &["ci", "--prefix", "bench/jaxjs_deps", "--no-audit", "--no-fund"],
+        &[
+            "ci",
+            "--prefix",
+            "bench/jaxjs_deps",
+            "--no-audit",
+            "--no-fund",
+        ],
         &[],
     )
     .into_result()
