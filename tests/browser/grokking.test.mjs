@@ -93,3 +93,20 @@ test("two runs train side by side, live; Pause, Step and Reset; the main thread 
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test("embedded at 360 px in the dark theme: the trainer fits, trains, and the page can be left while it runs", async () => {
+  const { page, context, problems } = await openPage(browser, origin, { width: 360, height: 800 }, "dark");
+  await page.goto(origin + "/?lab=stablemax&embed=1&g_p=23&g_h=32,32&g_ep=100000&g_cmp=stablemax");
+  await page.click("#g-start:not([disabled])");
+  await page.waitForFunction(() => document.querySelectorAll('[data-chart="g-accuracy"] path[data-series]').length >= 4);
+  await page.waitForFunction(() => /B: epoch [1-9]/.test(document.querySelector("#g-live")?.textContent ?? ""));
+  assert.equal(await page.evaluate(() => document.querySelector("#g-status")?.dataset.state), "running");
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360), "no horizontal overflow at 360 px");
+  await shot(page, "stablemax-grokking-embed-360-dark");
+  // Leave while it trains: the next page loads cleanly, nothing reports an error.
+  await page.goto(origin + "/?lab=fit");
+  await page.waitForSelector("h1");
+  assert.match(await page.textContent("h1"), /Fit/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -16,6 +16,8 @@ use scalelab_core::CoreError;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use crate::to_js;
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** Scores, row-major (`n·k` values): Float64Array, Float32Array or number[]. */
@@ -111,11 +113,6 @@ fn invalid(what: &'static str, e: impl std::fmt::Display) -> ScalelabError {
         reason: e.to_string(),
     }
     .into()
-}
-
-fn to_js<T: Serialize>(v: &T) -> JsValue {
-    v.serialize(&serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true))
-        .unwrap_or(JsValue::UNDEFINED)
 }
 
 /// An options object (`undefined`/`null`: the defaults). A key not in `known` is an error naming

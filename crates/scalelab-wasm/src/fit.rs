@@ -16,6 +16,8 @@ use scalelab_core::CoreError;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use crate::to_js;
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_FIT: &'static str = r#"
 /** Names of the built-in laws (see `models()`), or pass a formula such as "E + A/N^alpha + B/D^beta". */
@@ -476,11 +478,6 @@ fn output(r: FitReport) -> FitOutput {
             frontier: a.frontier.iter().map(compute_optimal).collect(),
         }),
     }
-}
-
-fn to_js<T: Serialize>(v: &T) -> JsValue {
-    v.serialize(&serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true))
-        .unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Fits a scaling law: least squares with exact Jacobians (or Hoffmann's Huber objective), optional

@@ -16,6 +16,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::to_js;
+
 use crate::error::Field;
 use crate::ScalelabError;
 
@@ -105,11 +107,6 @@ export interface FourierSpectrum { first: Float64Array; second: Float64Array; }
 "#;
 
 type Result<T> = std::result::Result<T, ScalelabError>;
-
-fn to_js<T: Serialize>(v: &T) -> JsValue {
-    v.serialize(&serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true))
-        .unwrap_or(JsValue::UNDEFINED)
-}
 
 fn set(obj: &Object, key: &str, value: &JsValue) {
     // Defining a property on a fresh plain object cannot fail.

@@ -25,3 +25,9 @@ pub use stablemax::*;
 pub fn start() {
     console_error_panic_hook::set_once();
 }
+
+/// A result as a plain JS value (the one serializer of the exports: absent options as `null`).
+fn to_js<T: serde::Serialize>(v: &T) -> wasm_bindgen::JsValue {
+    v.serialize(&serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true))
+        .unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
+}
