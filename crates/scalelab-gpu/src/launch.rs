@@ -185,8 +185,9 @@ pub(crate) struct KernelLaunch<'a> {
     pub(crate) workgroups: [u32; 3],
 }
 
-/// Builds the pipeline of a [`KernelLaunch`] (called once per cache key).
-fn create_pipeline(
+/// Builds the pipeline of a kernel with the general binding layout (a uniform, `n_inputs`
+/// read-only storage buffers, one read-write output), called once per cache key.
+pub(crate) fn create_pipeline(
     device: &wgpu::Device,
     kernel: &KernelSource,
     params_size: u64,
@@ -337,16 +338,40 @@ pub(crate) async fn run_kernel(
         }
     }
     encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, bytes);
+    submit_and_read(ctx, encoder, scope, &staging).await
+}
+
+/// Submits `encoder` (whose commands end by copying into the `MAP_READ` buffer `staging`) and reads
+/// `staging` back as f32: map on submit → wait (natively) → the error scope's result → mapped
+/// read-back. `scope` is the validation scope pushed before the commands were recorded.
+///
+/// Submitting and popping the scope happen when this is called; the returned future waits and
+/// reads (it holds no error-scope guard, so it is `Send` natively).
+pub(crate) fn submit_and_read<'a>(
+    ctx: &'a GpuContext,
+    encoder: wgpu::CommandEncoder,
+    scope: wgpu::ErrorScopeGuard,
+    staging: &'a wgpu::Buffer,
+) -> impl std::future::Future<Output = Result<Vec<f32>, GpuError>> + 'a {
     let (sender, receiver) = futures_channel::oneshot::channel();
-    encoder.map_buffer_on_submit(&staging, wgpu::MapMode::Read, .., move |result| {
+    encoder.map_buffer_on_submit(staging, wgpu::MapMode::Read, .., move |result| {
         // The receiver is only gone if the launch future was dropped; nothing to report then.
         let _ = sender.send(result);
     });
     ctx.queue().submit([encoder.finish()]);
     let scope_result = scope.pop();
+    read_submitted(ctx, scope_result, receiver, staging)
+}
 
+/// The waiting half of [`submit_and_read`].
+async fn read_submitted(
+    ctx: &GpuContext,
+    scope_result: impl std::future::Future<Output = Option<wgpu::Error>>,
+    receiver: futures_channel::oneshot::Receiver<Result<(), wgpu::BufferAsyncError>>,
+    staging: &wgpu::Buffer,
+) -> Result<Vec<f32>, GpuError> {
     #[cfg(not(target_arch = "wasm32"))]
-    if let Err(err) = device.poll(wgpu::PollType::wait_indefinitely()) {
+    if let Err(err) = ctx.device().poll(wgpu::PollType::wait_indefinitely()) {
         ctx.ensure_alive()?;
         return Err(GpuError::Readback {
             reason: format!("waiting for the GPU failed: {err}"),

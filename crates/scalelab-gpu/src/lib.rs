@@ -7,21 +7,25 @@
 //! `&GpuContext`. Each kernel has an f64 CPU oracle in
 //! `scalelab_core::ops` with the same name; [`probe`] compares the two on a fixed input.
 //! All read-backs are asynchronous (`mapAsync` on the web); nothing blocks the browser thread.
+//! [`GpuTrainer`] trains the grokking MLP of `scalelab_core::grokking` on resident buffers.
 //! Numbers cross between f64 and f32 only through [`to_f32`] and [`to_f64`].
 #![warn(missing_docs)]
 
 mod context;
 mod convert;
 mod error;
+mod grokking;
 pub mod kernels;
 mod launch;
 mod limits;
 mod probe;
+mod resident;
 pub mod workload;
 
 pub use context::GpuContext;
 pub use convert::{to_f32, to_f64};
 pub use error::{GpuError, GpuErrorCode};
+pub use grokking::{GpuTrainError, GpuTrainer};
 pub use kernels::adamw_step::{adamw_step, AdamWOutput, AdamWParams};
 pub use kernels::cross_entropy_rows::{
     cross_entropy_rows, CrossEntropyKind, CrossEntropyOutput, CrossEntropyParams,

@@ -184,11 +184,14 @@ fn calibrate(root: &Path) -> Result<(), String> {
 
 fn grokking(root: &Path) -> Result<(), String> {
     let python = setup::python_with(root, &["numpy", "torch"])?;
-    native_example(
+    native_example_in(
         root,
-        "grokking: epoch time natively (Scalelab, -C target-cpu=native) against PyTorch on one thread",
+        "scalelab-gpu",
+        "grokking: epoch time natively (Scalelab CPU and GPU, -C target-cpu=native) against PyTorch on one thread",
         "grokking_bench",
         &[&python],
+        // lavapipe on one thread too, as the CPU path and PyTorch.
+        &[("LP_NUM_THREADS", "1")],
     )?;
     setup::npm_package(root).into_result()?;
     jaxjs(root)?;
@@ -232,12 +235,24 @@ fn jaxjs(root: &Path) -> Result<(), String> {
 /// pick their AVX2/AVX-512 loops at run time) in its own target directory, so the workspace's
 /// portable builds stay as they are.
 fn native_example(root: &Path, what: &str, example: &str, args: &[&str]) -> Result<(), String> {
+    native_example_in(root, "scalelab-core", what, example, args, &[])
+}
+
+/// [`native_example`] of another package, with more environment.
+fn native_example_in(
+    root: &Path,
+    package: &str,
+    what: &str,
+    example: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(), String> {
     let mut cargo = vec![
         "run",
         "--release",
         "--locked",
         "-p",
-        "scalelab-core",
+        package,
         "--example",
         example,
         "--",
@@ -249,9 +264,13 @@ fn native_example(root: &Path, what: &str, example: &str, args: &[&str]) -> Resu
         "cargo",
         &cargo,
         &[
-            ("RUSTFLAGS", "-C target-cpu=native"),
-            ("CARGO_TARGET_DIR", "target/native"),
-        ],
+            &[
+                ("RUSTFLAGS", "-C target-cpu=native"),
+                ("CARGO_TARGET_DIR", "target/native"),
+            ][..],
+            env,
+        ]
+        .concat(),
     )
     .into_result()
 }

@@ -6,9 +6,11 @@
 //! of the first layer.
 //!
 //! The trainer is the CPU path in `f32` (nalgebra's GEMM on matrixmultiply's SIMD kernels) and
-//! the reference in `f64` (the same code at `f64`, [`TrainPrecision::F64`]).
+//! the reference in `f64` (the same code at `f64`, [`TrainPrecision::F64`]). [`DeviceRun`] is the
+//! host half of a run on a GPU (`scalelab-gpu`'s `GpuTrainer`).
 
 mod config;
+mod device_run;
 mod loss;
 mod metrics;
 mod network;
@@ -20,6 +22,7 @@ pub use config::{
     ConfigError, ConfigField, Cost, LossKind, OptimizerConfig, OptimizerKind, Orthogonal, Preset,
     TrainPrecision, TrainerConfig, MAX_HIDDEN_LAYERS, MAX_P, MAX_WIDTH, MEMORY_LIMIT_BYTES,
 };
+pub use device_run::DeviceRun;
 pub use metrics::{EpochMetrics, Fourier, TestMetrics};
 pub use task::{train_count, ModOp, Samples, Split};
 pub use trainer::{Tensor, Trainer};

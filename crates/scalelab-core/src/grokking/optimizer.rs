@@ -12,6 +12,7 @@
 use super::config::{OptimizerConfig, OptimizerKind, Orthogonal};
 use crate::gemm::Real;
 use crate::ops::optim::ORTHO_EPS;
+use crate::CoreError;
 
 /// An optimizer's state over a list of tensors.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +60,33 @@ impl<T: Real> Optimizer<T> {
                 OptimizerKind::Sgd => Vec::new(),
             },
         }
+    }
+
+    /// The state: AdamW's first and second moments (SGD: the momentum buffers, and no second).
+    pub fn state(&self) -> (&[Vec<T>], &[Vec<T>]) {
+        (&self.m, &self.v)
+    }
+
+    /// A step taken elsewhere (on a GPU): its state replaces this one's, and the step count
+    /// advances. Errors: a tensor count or length that differs (`DimensionMismatch`).
+    pub fn step_taken(&mut self, m: Vec<Vec<T>>, v: Vec<Vec<T>>) -> Result<(), CoreError> {
+        for (what, ours, given) in [
+            ("first moments", &self.m, &m),
+            ("second moments", &self.v, &v),
+        ] {
+            let lengths = |x: &[Vec<T>]| x.iter().map(Vec::len).collect::<Vec<_>>();
+            if lengths(ours) != lengths(given) {
+                return Err(CoreError::DimensionMismatch {
+                    what,
+                    expected: ours.iter().map(Vec::len).sum(),
+                    got: given.iter().map(Vec::len).sum(),
+                });
+            }
+        }
+        self.m = m;
+        self.v = v;
+        self.step += 1;
+        Ok(())
     }
 
     /// One step of every tensor with its gradient (which ⊥Grad overwrites).

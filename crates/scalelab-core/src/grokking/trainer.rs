@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::config::{Cost, TrainPrecision, TrainerConfig};
-use super::loss::batch_loss;
+use super::loss::{batch_loss, BatchLoss};
 use super::metrics::{norm, update_cosine, EpochMetrics, Fourier, TestMetrics};
 use super::network::Network;
 use super::optimizer::Optimizer;
@@ -27,23 +27,23 @@ pub struct Tensor {
 
 /// One run in one training format.
 #[derive(Debug, Clone)]
-struct Run<T> {
-    net: Network<T>,
-    optimizer: Optimizer<T>,
-    train: Samples,
-    test: Samples,
+pub(super) struct Run<T> {
+    pub(super) net: Network<T>,
+    pub(super) optimizer: Optimizer<T>,
+    pub(super) train: Samples,
+    pub(super) test: Samples,
     /// Layer outputs of the last forward pass over the training set.
     outputs: Vec<Vec<T>>,
     /// Layer outputs of the last test evaluation.
     test_outputs: Vec<Vec<T>>,
     grads: Vec<Vec<T>>,
     before: Vec<Vec<T>>,
-    delta: Vec<T>,
+    pub(super) delta: Vec<T>,
     scratch: Vec<T>,
 }
 
 #[derive(Debug, Clone)]
-enum Engine {
+pub(super) enum Engine {
     F32(Run<f32>),
     F64(Run<f64>),
 }
@@ -54,8 +54,8 @@ pub struct Trainer {
     config: TrainerConfig,
     cost: Cost,
     split: Split,
-    epoch: u64,
-    engine: Engine,
+    pub(super) epoch: u64,
+    pub(super) engine: Engine,
 }
 
 /// The initial weights in `f64`, drawn as PyTorch's `nn.Linear` default from ChaCha8 (stream 1 of
@@ -74,6 +74,47 @@ fn initial_weights(config: &TrainerConfig) -> Network<f64> {
             .map(|t| t.iter().map(|&v| f64::from(v)).collect())
             .collect(),
     }
+}
+
+/// What an epoch's losses give before the step: the training loss, the test metrics when due,
+/// the norms of the weights the epoch starts from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EpochLosses {
+    pub(crate) train: BatchLoss,
+    pub(crate) test: Option<TestMetrics>,
+    pub(crate) weight_norms: Vec<f64>,
+}
+
+/// Whether epoch `epoch` (1-based) evaluates the test set: the first and every `eval_every`-th.
+pub(crate) fn test_due(config: &TrainerConfig, epoch: u64) -> bool {
+    (epoch - 1).is_multiple_of(config.eval_every as u64)
+}
+
+/// The test loss and accuracy of test logits (`p × n`).
+fn test_metrics<T: Real>(
+    config: &TrainerConfig,
+    logits: &[T],
+    test: &Samples,
+) -> Result<TestMetrics, CoreError> {
+    if logits.len() != test.len() * config.p {
+        return Err(CoreError::DimensionMismatch {
+            what: "test logits (p per test sample)",
+            expected: test.len() * config.p,
+            got: logits.len(),
+        });
+    }
+    let loss = batch_loss(
+        config.loss,
+        config.softmax_precision,
+        logits,
+        &test.target,
+        config.p,
+        None,
+    )?;
+    Ok(TestMetrics {
+        loss: loss.mean,
+        accuracy: loss.correct as f64 / test.len().max(1) as f64,
+    })
 }
 
 impl<T: Real> Run<T> {
@@ -103,25 +144,11 @@ impl<T: Real> Run<T> {
     }
 
     fn step(&mut self, config: &TrainerConfig, epoch: u64) -> Result<EpochMetrics, CoreError> {
-        let p = config.p;
         self.net.forward(&self.train, &mut self.outputs);
-        let logits = self.outputs.last().expect("at least one layer");
-        let train = batch_loss(
-            config.loss,
-            config.softmax_precision,
-            logits,
-            &self.train.target,
-            p,
-            Some(&mut self.delta),
-        )?;
-        let n = self.train.len() as f64;
-        let sc_fraction = train.collapsed as f64 / n;
-        let test = if (epoch - 1).is_multiple_of(config.eval_every as u64) {
-            Some(self.evaluate(config)?)
-        } else {
-            None
-        };
-        let weight_norms = self.net.tensors.iter().map(|t| norm(t)).collect();
+        if test_due(config, epoch) {
+            self.net.forward(&self.test, &mut self.test_outputs);
+        }
+        let losses = self.losses(config, epoch, None)?;
         self.net.backward(
             &self.train,
             &self.outputs,
@@ -129,44 +156,97 @@ impl<T: Real> Run<T> {
             &mut self.scratch,
             &mut self.grads,
         );
+        self.before_step();
+        self.optimizer.step(&mut self.net.tensors, &mut self.grads);
+        Ok(self.after_step(epoch, losses))
+    }
+
+    /// The losses of epoch `epoch` from the logits of the last forward passes (the test's only
+    /// when due), or from `given` (training and, when due, test logits computed elsewhere, `p × n`
+    /// each): the training loss with its gradient in `delta`, the test metrics, the weight norms.
+    pub(super) fn losses(
+        &mut self,
+        config: &TrainerConfig,
+        epoch: u64,
+        given: Option<(&[T], Option<&[T]>)>,
+    ) -> Result<EpochLosses, CoreError> {
+        let (train_logits, test_logits): (&[T], Option<&[T]>) = match given {
+            Some(logits) => logits,
+            None => (
+                self.outputs.last().map_or(&[][..], Vec::as_slice),
+                test_due(config, epoch)
+                    .then(|| self.test_outputs.last().map_or(&[][..], Vec::as_slice)),
+            ),
+        };
+        let n = self.train.len();
+        let p = config.p;
+        if train_logits.len() != n * p {
+            return Err(CoreError::DimensionMismatch {
+                what: "training logits (p per training sample)",
+                expected: n * p,
+                got: train_logits.len(),
+            });
+        }
+        let train = batch_loss(
+            config.loss,
+            config.softmax_precision,
+            train_logits,
+            &self.train.target,
+            p,
+            Some(&mut self.delta),
+        )?;
+        let test = match test_logits {
+            Some(logits) => Some(test_metrics(config, logits, &self.test)?),
+            None => None,
+        };
+        Ok(EpochLosses {
+            train,
+            test,
+            weight_norms: self.net.tensors.iter().map(|t| norm(t)).collect(),
+        })
+    }
+
+    /// Keeps the weights before the optimizer step.
+    pub(super) fn before_step(&mut self) {
         for (b, t) in self.before.iter_mut().zip(&self.net.tensors) {
             b.copy_from_slice(t);
         }
-        self.optimizer.step(&mut self.net.tensors, &mut self.grads);
-        let update_cosine = self
-            .net
-            .tensors
-            .iter()
-            .zip(&self.before)
-            .map(|(a, b)| update_cosine(a, b))
-            .collect();
-        Ok(EpochMetrics {
+    }
+
+    /// The metrics of the epoch once the step is taken.
+    pub(super) fn after_step(&self, epoch: u64, losses: EpochLosses) -> EpochMetrics {
+        let n = self.train.len() as f64;
+        let EpochLosses {
+            train,
+            test,
+            weight_norms,
+        } = losses;
+        EpochMetrics {
             epoch,
             train_loss: train.mean,
             train_accuracy: train.correct as f64 / n,
             test,
-            sc_fraction,
+            sc_fraction: train.collapsed as f64 / n,
             zero_loss_fraction: train.zero_loss as f64 / n,
             logit_norm: train.logit_norm,
             weight_norms,
-            update_cosine,
-        })
+            update_cosine: self
+                .net
+                .tensors
+                .iter()
+                .zip(&self.before)
+                .map(|(a, b)| update_cosine(a, b))
+                .collect(),
+        }
     }
 
     fn evaluate(&mut self, config: &TrainerConfig) -> Result<TestMetrics, CoreError> {
         self.net.forward(&self.test, &mut self.test_outputs);
-        let loss = batch_loss(
-            config.loss,
-            config.softmax_precision,
+        test_metrics(
+            config,
             self.test_outputs.last().expect("at least one layer"),
-            &self.test.target,
-            config.p,
-            None,
-        )?;
-        Ok(TestMetrics {
-            loss: loss.mean,
-            accuracy: loss.correct as f64 / self.test.len().max(1) as f64,
-        })
+            &self.test,
+        )
     }
 
     fn tensors(&self) -> Vec<Tensor> {

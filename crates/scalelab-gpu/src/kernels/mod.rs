@@ -11,8 +11,11 @@ pub mod gmm_denoiser;
 pub mod log_softmax_rows;
 pub mod log_stablemax_rows;
 pub mod matmul;
+pub mod one_hot_layer;
+pub mod one_hot_layer_grad;
 pub mod orthogonal_grad;
 pub mod reduce_rows;
+pub mod sgd_step;
 pub mod softmax_rows;
 pub mod stablemax_rows;
 
@@ -41,4 +44,7 @@ pub const KERNELS: &[KernelSource] = &[
     adamw_step::SOURCE,
     orthogonal_grad::SOURCE,
     gmm_denoiser::SOURCE,
+    one_hot_layer::SOURCE,
+    one_hot_layer_grad::SOURCE,
+    sgd_step::SOURCE,
 ];

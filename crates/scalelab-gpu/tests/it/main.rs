@@ -9,6 +9,7 @@ mod elementwise;
 mod errors;
 mod gmm;
 mod gpu;
+mod grokking;
 mod loss;
 mod matmul;
 mod optim;

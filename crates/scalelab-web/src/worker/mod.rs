@@ -1,6 +1,7 @@
-//! The compute worker: its message protocol, the job registry with each lab's jobs, the task
+//! The compute worker: its message protocol, the job registry with each lab's jobs, the worker's GPU device, the task
 //! abstraction the worker drives in slices, the page-side client and the worker-side runtime.
 
+pub mod device;
 pub mod jobs;
 pub mod kept;
 pub mod protocol;

@@ -266,8 +266,10 @@ pub fn start() {
     onmessage.forget();
     rt.post(&FromWorker::Ready);
     let device_rt = Rc::clone(&rt);
-    kernels::on_device_status(move |status| device_rt.post(&FromWorker::Device(status.clone())));
+    crate::worker::device::on_device_status(move |status| {
+        device_rt.post(&FromWorker::Device(status.clone()))
+    });
     wasm_bindgen_futures::spawn_local(async {
-        kernels::probe_device().await;
+        crate::worker::device::probe_device().await;
     });
 }

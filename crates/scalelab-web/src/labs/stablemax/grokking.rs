@@ -8,14 +8,15 @@ use leptos::prelude::*;
 use scalelab_core::grokking::{ConfigField, EpochMetrics, Fourier, Preset};
 
 use super::grokking_form::{
-    Choice, Form, COMPARE, FLAGS, FORMATS, LOSSES, OPS, OPTIMIZERS, ORTHOGONAL, PRECISIONS,
+    Choice, Form, BACKENDS, COMPARE, FLAGS, FORMATS, LOSSES, OPS, OPTIMIZERS, ORTHOGONAL,
+    PRECISIONS,
 };
 use crate::job::{now_ms, use_job, JobState};
 use crate::plot::{Chart, ChartSpec, ScaleKind, Series, SeriesKind, PALETTE};
 use crate::url_state::UrlState;
 use crate::widgets::field::Field;
 use crate::widgets::job_status::JobStatus;
-use crate::worker::jobs::grokking::{RunEvent, Train};
+use crate::worker::jobs::grokking::{RunEvent, Train, TrainBackend};
 
 /// The six per-epoch charts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,24 @@ struct RunTrace {
     fourier: Option<(u64, Fourier)>,
     millis: f64,
     stopped: Option<String>,
+    /// Where it trains, the GPU's adapter, and why it is on the CPU when it asked for the GPU.
+    backend: Option<(TrainBackend, Option<String>, Option<String>)>,
+}
+
+impl RunTrace {
+    /// `GPU (adapter)` or `CPU`, with the notice of a fallback.
+    fn backend_line(&self) -> String {
+        match &self.backend {
+            None => String::new(),
+            Some((TrainBackend::Gpu, adapter, _)) => {
+                format!("GPU ({})", adapter.as_deref().unwrap_or("unknown adapter"))
+            }
+            Some((TrainBackend::Cpu, _, notice)) => match notice {
+                Some(n) => format!("CPU, f32 (WebAssembly SIMD128) — {n}"),
+                None => "CPU, f32 (WebAssembly SIMD128)".to_owned(),
+            },
+        }
+    }
 }
 
 /// Tensor names in PyTorch's order (`W1, [b1,] W2, …`).
@@ -255,6 +274,14 @@ pub fn GrokkingPanel() -> impl IntoView {
                     RunEvent::Stopped { run, failure } => {
                         t[run as usize].stopped = Some(failure.message);
                     }
+                    RunEvent::Backend {
+                        run,
+                        backend,
+                        adapter,
+                        notice,
+                    } => {
+                        t[run as usize].backend = Some((backend, adapter, notice));
+                    }
                 }
             }
         });
@@ -278,17 +305,23 @@ pub fn GrokkingPanel() -> impl IntoView {
         }
     });
     let start = move || {
-        if let (Some(runs), Some(epochs)) = (form.runs(), form.epochs.ok()) {
+        if let (Some(runs), Some(epochs), Some(backend)) =
+            (form.runs(), form.epochs.ok(), form.backend.ok())
+        {
             traces.set_value(Default::default());
             redraw();
             job.run(Train {
                 runs,
                 epochs: epochs as u64,
+                backend,
             });
         }
     };
-    let can_start =
-        Memo::new(move |_| matches!(form.checked.get(), Some(Ok(_))) && form.epochs.ok().is_some());
+    let can_start = Memo::new(move |_| {
+        matches!(form.checked.get(), Some(Ok(_)))
+            && form.epochs.ok().is_some()
+            && form.backend.ok().is_some()
+    });
 
     let chart = move |plot: Plot, title: &'static str, axis: (&'static str, ScaleKind)| {
         Signal::derive(move || {
@@ -339,8 +372,10 @@ pub fn GrokkingPanel() -> impl IntoView {
                         .as_ref()
                         .map_or(String::new(), |s| format!(" — stopped: {s}"));
                     Some(format!(
-                        "{}: epoch {}{test}, {speed:.1} epochs/s{stopped}",
-                        RUN_NAMES[r], last.epoch
+                        "{}: epoch {}{test}, {speed:.1} epochs/s on {}{stopped}",
+                        RUN_NAMES[r],
+                        last.epoch,
+                        run.backend_line()
                     ))
                 })
                 .collect::<Vec<_>>()
@@ -350,7 +385,7 @@ pub fn GrokkingPanel() -> impl IntoView {
     let cost_line = move || {
         form.checked.with(|c| match c {
             Some(Ok(cost)) => format!(
-                "{} parameters · {:.1} MiB · {:.2} GFLOP per epoch, {:.2} GFLOP per test evaluation · CPU, f32 matrix products (WebAssembly SIMD128)",
+                "{} parameters · {:.1} MiB · {:.2} GFLOP per epoch, {:.2} GFLOP per test evaluation",
                 cost.parameters,
                 cost.bytes as f64 / (1 << 20) as f64,
                 cost.train_flops as f64 / 1e9,
@@ -412,7 +447,8 @@ pub fn GrokkingPanel() -> impl IntoView {
             </fieldset>
             <fieldset class="controls">
                 <legend>"Run"</legend>
-                <Select choice=f.format label="Training format" options=FORMATS names=&["f32", "f64"] />
+                <Select choice=f.format label="Training format" options=FORMATS names=&["f32", "f64 (CPU only)"] />
+                <Select choice=f.backend label="Backend" options=BACKENDS names=&["GPU (WebGPU), CPU if none", "CPU (f32, WebAssembly SIMD128)"] />
                 <Field key="g_every" label="Evaluate the test set every" text=f.eval_every.text error=f.error_of(f.eval_every, ConfigField::EvalEvery) hint="epochs" />
                 <Field key="g_ep" label="Epochs" text=f.epochs.text error=f.epochs.error() />
                 <div class="field sweep-actions">

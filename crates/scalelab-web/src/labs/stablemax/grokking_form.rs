@@ -12,7 +12,7 @@ use scalelab_core::{CoreError, Precision};
 
 use crate::url_state::UrlState;
 use crate::widgets::field::{parse_number, parse_whole, Parsed};
-use crate::worker::jobs::grokking::MAX_EPOCHS;
+use crate::worker::jobs::grokking::{TrainBackend, MAX_EPOCHS};
 
 /// A value typed for a URL field: exact (`Display` of the `f64`), in scientific notation when
 /// that is shorter (`1e-25`, not 26 zeros).
@@ -110,6 +110,9 @@ pub const ORTHOGONAL: &[(&str, Orthogonal)] = &[
 /// The training formats.
 pub const FORMATS: &[(&str, TrainPrecision)] =
     &[("f32", TrainPrecision::F32), ("f64", TrainPrecision::F64)];
+/// Where to train.
+pub const BACKENDS: &[(&str, TrainBackend)] =
+    &[("gpu", TrainBackend::Gpu), ("cpu", TrainBackend::Cpu)];
 /// Yes or no.
 pub const FLAGS: &[(&str, bool)] = &[("0", false), ("1", true)];
 
@@ -163,6 +166,8 @@ pub struct Form {
     pub format: Choice<TrainPrecision>,
     pub eval_every: Parsed<usize>,
     pub epochs: Parsed<usize>,
+    /// Where to train (the GPU falls back to the CPU).
+    pub backend: Choice<TrainBackend>,
     /// The second run's preset, or none.
     pub compare: Choice<Option<Preset>>,
     /// The configuration of run A, when every field parses.
@@ -216,6 +221,7 @@ impl Form {
         let epochs = Parsed::new(url, "g_ep", "1000", |t| {
             parse_whole(t, "epochs", 1, MAX_EPOCHS as usize)
         });
+        let backend = Choice::new(url, "g_be", "gpu", BACKENDS);
         let compare = Choice::new(url, "g_cmp", "none", COMPARE);
         let config = Memo::new(move |_| -> Option<TrainerConfig> {
             Some(TrainerConfig {
@@ -264,6 +270,7 @@ impl Form {
             format,
             eval_every,
             epochs,
+            backend,
             compare,
             config,
             checked,

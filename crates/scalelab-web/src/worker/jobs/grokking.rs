@@ -3,12 +3,20 @@
 //! the charts draw while it learns and Pause, Step and Cancel act between epochs. A run that
 //! diverges (non-finite logits, logits beyond the softmax precision) stops with its typed error
 //! while the other goes on.
+//!
+//! Runs train on the worker's GPU device ([`GpuTrainer`]) when asked and able, else on the CPU's
+//! `f32` path; each run's backend is streamed ([`RunEvent::Backend`]) at its start and whenever it
+//! moves: a lost device (or any GPU failure) hands the run to the CPU at its last finished epoch.
 
-use scalelab_core::grokking::{EpochMetrics, Fourier, Trainer, TrainerConfig};
+use std::rc::Rc;
+
+use scalelab_core::grokking::{EpochMetrics, Fourier, TrainPrecision, Trainer, TrainerConfig};
+use scalelab_gpu::{GpuContext, GpuError, GpuTrainError, GpuTrainer};
 use serde::{Deserialize, Serialize};
 
+use crate::worker::device::{device, mark_lost};
 use crate::worker::protocol::{JobFailure, Output, Partial, Progress, Stage};
-use crate::worker::task::{Slice, SliceBudget, StartTask, SyncTask, Task};
+use crate::worker::task::{LocalBoxFuture, Slice, SliceBudget, StartTask, Task};
 
 /// Most epochs one job trains.
 pub const MAX_EPOCHS: u64 = 1_000_000;
@@ -22,6 +30,19 @@ pub struct Train {
     pub runs: Vec<TrainerConfig>,
     /// Epochs to train each, `1 ..= MAX_EPOCHS`.
     pub epochs: u64,
+    /// Where to train (the GPU falls back to the CPU when there is none).
+    #[serde(default)]
+    pub backend: TrainBackend,
+}
+
+/// Where a run trains.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrainBackend {
+    /// The worker's GPU device (WebGPU), in `f32`.
+    #[default]
+    Gpu,
+    /// The CPU: the `f32` path (nalgebra's GEMM, WebAssembly SIMD128), or the `f64` reference.
+    Cpu,
 }
 
 /// What one run did in one epoch, or why it stopped.
@@ -39,6 +60,18 @@ pub enum RunEvent {
         /// Milliseconds this run has trained, all epochs so far.
         millis: f64,
     },
+    /// Where the run trains: before its first epoch and whenever it moves to the CPU.
+    Backend {
+        /// Which run.
+        run: u8,
+        /// The backend.
+        backend: TrainBackend,
+        /// The GPU's adapter and API (e.g. `google swiftshader · WebGPU`), on the GPU.
+        adapter: Option<String>,
+        /// Why a run asked for the GPU trains on the CPU (no device, a lost device, an f64 run, a
+        /// run too large for the device's buffers).
+        notice: Option<String>,
+    },
     /// The run stopped (it diverged); the other run, if any, goes on.
     Stopped {
         /// Which run.
@@ -55,8 +88,31 @@ pub struct Trained {
     pub runs: Vec<(u64, f64)>,
 }
 
+/// A run on its backend.
+#[allow(clippy::large_enum_variant)] // Two per job; moving a run copies it once.
+enum Engine {
+    Cpu(Trainer),
+    Gpu(Box<GpuTrainer>, Rc<GpuContext>),
+    /// Only while the run moves between backends.
+    Moving,
+}
+
+impl Engine {
+    fn trainer(&self) -> Option<&Trainer> {
+        match self {
+            Engine::Cpu(t) => Some(t),
+            Engine::Gpu(g, _) => Some(g.trainer()),
+            Engine::Moving => None,
+        }
+    }
+
+    fn epoch(&self) -> u64 {
+        self.trainer().map_or(0, Trainer::epoch)
+    }
+}
+
 struct RunState {
-    trainer: Trainer,
+    engine: Engine,
     millis: f64,
     stopped: bool,
 }
@@ -64,6 +120,9 @@ struct RunState {
 struct TrainTask {
     runs: Vec<RunState>,
     epochs: u64,
+    backend: TrainBackend,
+    /// Whether the runs have been placed on their backends (the first slice does it).
+    placed: bool,
 }
 
 impl StartTask for Train {
@@ -91,7 +150,7 @@ impl StartTask for Train {
             .into_iter()
             .map(|c| {
                 Ok(RunState {
-                    trainer: Trainer::new(c)?,
+                    engine: Engine::Cpu(Trainer::new(c)?),
                     millis: 0.0,
                     stopped: false,
                 })
@@ -100,7 +159,28 @@ impl StartTask for Train {
         Ok(Box::new(TrainTask {
             runs,
             epochs: self.epochs,
+            backend: self.backend,
+            placed: false,
         }))
+    }
+}
+
+/// The CPU's event for run `run`, with the reason it is not on the GPU.
+fn on_cpu(run: usize, notice: Option<String>) -> Partial {
+    Partial::Train(RunEvent::Backend {
+        run: run as u8,
+        backend: TrainBackend::Cpu,
+        adapter: None,
+        notice,
+    })
+}
+
+/// The notice for a GPU failure that moved a run to the CPU (a lost device is recorded as such
+/// for every later GPU job).
+fn moved_notice(err: &GpuError) -> String {
+    match err {
+        GpuError::DeviceLost { reason } => mark_lost(reason).fallback_notice(),
+        other => format!("The GPU failed ({other}). The CPU trains this run instead."),
     }
 }
 
@@ -108,19 +188,93 @@ impl TrainTask {
     fn done(&self) -> bool {
         self.runs
             .iter()
-            .all(|r| r.stopped || r.trainer.epoch() >= self.epochs)
+            .all(|r| r.stopped || r.engine.epoch() >= self.epochs)
+    }
+
+    /// Puts every run on its backend and says where.
+    async fn place(&mut self, events: &mut Vec<Partial>) {
+        self.placed = true;
+        let ctx = match self.backend {
+            TrainBackend::Cpu => {
+                for i in 0..self.runs.len() {
+                    events.push(on_cpu(i, None));
+                }
+                return;
+            }
+            TrainBackend::Gpu => device(false).await,
+        };
+        for (i, r) in self.runs.iter_mut().enumerate() {
+            let Engine::Cpu(trainer) = std::mem::replace(&mut r.engine, Engine::Moving) else {
+                unreachable!("runs start on the CPU");
+            };
+            let ctx = match &ctx {
+                Ok(ctx) => Rc::clone(ctx),
+                Err(no) => {
+                    r.engine = Engine::Cpu(trainer);
+                    events.push(on_cpu(i, Some(no.fallback_notice())));
+                    continue;
+                }
+            };
+            if trainer.config().precision == TrainPrecision::F64 {
+                r.engine = Engine::Cpu(trainer);
+                events.push(on_cpu(
+                    i,
+                    Some("The GPU trains in f32; this f64 run trains on the CPU.".to_owned()),
+                ));
+                continue;
+            }
+            let kept = trainer.clone();
+            match GpuTrainer::resume(&ctx, trainer).await {
+                Ok(gpu) => {
+                    events.push(Partial::Train(RunEvent::Backend {
+                        run: i as u8,
+                        backend: TrainBackend::Gpu,
+                        adapter: Some(format!("{} · {}", ctx.adapter_name(), ctx.backend_name())),
+                        notice: None,
+                    }));
+                    r.engine = Engine::Gpu(Box::new(gpu), ctx);
+                }
+                Err(err) => {
+                    r.engine = Engine::Cpu(kept);
+                    let notice = match err {
+                        GpuTrainError::Gpu(e) => moved_notice(&e),
+                        GpuTrainError::Run(e) => format!("{e}. The CPU trains this run instead."),
+                    };
+                    events.push(on_cpu(i, Some(notice)));
+                }
+            }
+        }
     }
 
     /// One epoch of every run still going.
-    fn unit(&mut self, now: fn() -> f64, events: &mut Vec<Partial>) {
+    async fn unit(&mut self, now: fn() -> f64, events: &mut Vec<Partial>) {
         for (i, r) in self.runs.iter_mut().enumerate() {
-            if r.stopped || r.trainer.epoch() >= self.epochs {
+            if r.stopped || r.engine.epoch() >= self.epochs {
                 continue;
             }
             let t0 = now();
-            let event = match r.trainer.step() {
+            let mut result = match &mut r.engine {
+                Engine::Cpu(t) => t.step().map_err(GpuTrainError::Run),
+                Engine::Gpu(g, ctx) => g.step(ctx).await,
+                Engine::Moving => unreachable!("a run is moved within one call"),
+            };
+            if let Err(GpuTrainError::Gpu(err)) = &result {
+                // The GPU failed: the run goes on on the CPU from its last finished epoch.
+                let Engine::Gpu(g, _) = std::mem::replace(&mut r.engine, Engine::Moving) else {
+                    unreachable!("only GPU runs fail on the GPU");
+                };
+                let mut cpu = g.into_cpu();
+                events.push(on_cpu(i, Some(moved_notice(err))));
+                result = cpu.step().map_err(GpuTrainError::Run);
+                r.engine = Engine::Cpu(cpu);
+            }
+            let event = match result {
                 Ok(metrics) => {
-                    let fourier = metrics.test.is_some().then(|| r.trainer.fourier());
+                    let fourier = metrics
+                        .test
+                        .is_some()
+                        .then(|| r.engine.trainer().map(Trainer::fourier))
+                        .flatten();
                     r.millis += now() - t0;
                     RunEvent::Epoch {
                         run: i as u8,
@@ -131,34 +285,37 @@ impl TrainTask {
                 }
                 Err(e) => {
                     r.stopped = true;
+                    let failure = match e {
+                        GpuTrainError::Run(e) => e.into(),
+                        GpuTrainError::Gpu(e) => e.into(),
+                    };
                     RunEvent::Stopped {
                         run: i as u8,
-                        failure: e.into(),
+                        failure,
                     }
                 }
             };
             events.push(Partial::Train(event));
         }
     }
-}
 
-impl SyncTask for TrainTask {
-    fn slice(&mut self, budget: SliceBudget) -> Result<Slice, JobFailure> {
-        let now = budget.now;
-        let (events, units) = budget.run(|b| {
-            let mut events = Vec::new();
-            while !self.done() {
-                self.unit(now, &mut events);
-                if !b.unit_done() {
-                    break;
-                }
+    async fn slice(&mut self, budget: SliceBudget) -> Result<Slice, JobFailure> {
+        let mut events = Vec::new();
+        if !self.placed {
+            self.place(&mut events).await;
+        }
+        let mut units = 0;
+        while !self.done() {
+            self.unit(budget.now, &mut events).await;
+            units += 1;
+            if budget.units.is_some_and(|u| units >= u) || (budget.now)() >= budget.deadline_ms {
+                break;
             }
-            events
-        });
+        }
         let epoch = self
             .runs
             .iter()
-            .map(|r| r.trainer.epoch())
+            .map(|r| r.engine.epoch())
             .max()
             .unwrap_or(0);
         if !self.done() {
@@ -174,10 +331,16 @@ impl SyncTask for TrainTask {
                 runs: self
                     .runs
                     .iter()
-                    .map(|r| (r.trainer.epoch(), r.millis))
+                    .map(|r| (r.engine.epoch(), r.millis))
                     .collect(),
             }),
         })
+    }
+}
+
+impl Task for TrainTask {
+    fn slice(&mut self, budget: SliceBudget) -> LocalBoxFuture<'_, Result<Slice, JobFailure>> {
+        Box::pin(TrainTask::slice(self, budget))
     }
 }
 
@@ -219,7 +382,26 @@ mod tests {
         let (events, done) = drain(Train {
             runs: vec![small.clone(), other],
             epochs: 3,
+            backend: TrainBackend::Cpu,
         });
+        assert_eq!(
+            events[..2],
+            [
+                RunEvent::Backend {
+                    run: 0,
+                    backend: TrainBackend::Cpu,
+                    adapter: None,
+                    notice: None
+                },
+                RunEvent::Backend {
+                    run: 1,
+                    backend: TrainBackend::Cpu,
+                    adapter: None,
+                    notice: None
+                }
+            ]
+        );
+        let events = events[2..].to_vec();
         assert_eq!(events.len(), 6);
         assert_eq!(done.runs.len(), 2);
         let mut core = Trainer::new(small).unwrap();
@@ -260,6 +442,7 @@ mod tests {
         let err = Train {
             runs: vec![bad],
             epochs: 3,
+            backend: TrainBackend::Cpu,
         }
         .start()
         .err()
@@ -276,11 +459,72 @@ mod tests {
         let (events, done) = drain(Train {
             runs: vec![small, wild],
             epochs: 4,
+            backend: TrainBackend::Cpu,
         });
         assert!(events
             .iter()
             .any(|e| matches!(e, RunEvent::Stopped { run: 1, .. })));
         assert_eq!(done.runs[0].0, 4);
         assert!(done.runs[1].0 < 4);
+    }
+
+    /// Asked for the GPU, the runs train there when the machine has an adapter (lavapipe here)
+    /// and follow the CPU path; without one they train on the CPU with the reason; an f64 run is
+    /// always on the CPU, with its notice.
+    #[test]
+    fn gpu_runs_follow_the_cpu_or_say_why_they_are_on_the_cpu() {
+        let small = TrainerConfig {
+            p: 11,
+            hidden: vec![16],
+            ..TrainerConfig::default()
+        };
+        let f64_run = TrainerConfig {
+            precision: TrainPrecision::F64,
+            ..small.clone()
+        };
+        let (events, done) = drain(Train {
+            runs: vec![small.clone(), f64_run],
+            epochs: 5,
+            backend: TrainBackend::Gpu,
+        });
+        assert_eq!(done.runs.iter().map(|r| r.0).collect::<Vec<_>>(), [5, 5]);
+        let backend = |run: u8| {
+            events
+                .iter()
+                .find_map(|e| match e {
+                    RunEvent::Backend {
+                        run: r,
+                        backend,
+                        notice,
+                        ..
+                    } if *r == run => Some((*backend, notice.clone())),
+                    _ => None,
+                })
+                .expect("a backend event per run")
+        };
+        let (b1, n1) = backend(1);
+        assert_eq!(b1, TrainBackend::Cpu);
+        assert!(n1.unwrap().contains("f64"));
+        let (b0, n0) = backend(0);
+        if std::env::var("SCALELAB_REQUIRE_GPU").as_deref() == Ok("1") {
+            assert_eq!(b0, TrainBackend::Gpu, "{n0:?}");
+        }
+        match b0 {
+            TrainBackend::Gpu => assert_eq!(n0, None),
+            TrainBackend::Cpu => assert!(n0.unwrap().contains("No GPU")),
+        }
+        let mut cpu = Trainer::new(small).unwrap();
+        for e in &events {
+            if let RunEvent::Epoch {
+                run: 0, metrics, ..
+            } = e
+            {
+                let c = cpu.step().unwrap();
+                assert_eq!(metrics.epoch, c.epoch);
+                assert!((metrics.train_loss - c.train_loss).abs() <= 1e-4 * c.train_loss);
+            }
+        }
+        assert_eq!(cpu.epoch(), 5);
+        crate::worker::device::close_device();
     }
 }

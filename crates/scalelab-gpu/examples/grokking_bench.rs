@@ -1,16 +1,18 @@
 //! The native side of the grokking benchmark (`cargo xtask bench grokking`): the epoch time of the
 //! paper's full default configuration (p = 113, 40 % of the pairs, 226 → 200 → 200 → 113, AdamW
 //! and ⊥AdamW, softmax CE in f32, the test set evaluated every 50 epochs as the paper's logger
-//! does) on one thread, against the paper's PyTorch training loop (`bench/grokking_torch.py`, run
-//! by this program with the Python given, one thread) in the same run; prints the BENCHMARKS.md
-//! table.
+//! does) on one thread — the CPU path and the GPU path (`GpuTrainer` on the Vulkan adapter,
+//! lavapipe here, with `LP_NUM_THREADS=1` set by `cargo xtask bench grokking`) — against the
+//! paper's PyTorch training loop (`bench/grokking_torch.py`, run by this program with the Python
+//! given, one thread) in the same run; prints the BENCHMARKS.md table.
 //!
-//! `cargo run --release -p scalelab-core --example grokking_bench -- PYTHON [EPOCHS]`
+//! `cargo run --release -p scalelab-gpu --example grokking_bench -- PYTHON [EPOCHS]`
 
 use std::process::Command;
 use std::time::Instant;
 
 use scalelab_core::grokking::{Preset, Trainer, TrainerConfig};
+use scalelab_gpu::{GpuContext, GpuTrainer};
 
 /// Median seconds per epoch of `epochs` epochs after 5 untimed ones.
 fn ours(preset: Preset, epochs: usize) -> (f64, f64) {
@@ -31,6 +33,28 @@ fn ours(preset: Preset, epochs: usize) -> (f64, f64) {
         .collect();
     times.sort_by(f64::total_cmp);
     let accuracy = t.evaluate().expect("evaluates").accuracy;
+    (times[times.len() / 2], accuracy)
+}
+
+/// Median seconds per epoch on the GPU (epochs after 5 untimed ones), or why not.
+fn gpu(ctx: &GpuContext, preset: Preset, epochs: usize) -> (f64, f64) {
+    let config = TrainerConfig {
+        eval_every: 50,
+        ..preset.config()
+    };
+    let mut t = pollster::block_on(GpuTrainer::new(ctx, config)).expect("a preset fits");
+    for _ in 0..5 {
+        pollster::block_on(t.step(ctx)).expect("trains");
+    }
+    let mut times: Vec<f64> = (0..epochs)
+        .map(|_| {
+            let start = Instant::now();
+            pollster::block_on(t.step(ctx)).expect("trains");
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let accuracy = t.into_cpu().evaluate().expect("evaluates").accuracy;
     (times[times.len() / 2], accuracy)
 }
 
@@ -70,17 +94,34 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let python = args.first().map_or("python3", String::as_str);
     let epochs: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(200);
-    println!("| optimizer | Scalelab CPU f32, s/epoch | PyTorch CPU, s/epoch | ratio (PyTorch / Scalelab) | Scalelab test accuracy after {} epochs |", epochs + 5);
-    println!("|---|---|---|---|---|");
+    let ctx = pollster::block_on(GpuContext::new());
+    if let Ok(ctx) = &ctx {
+        println!(
+            "GPU: {} ({}, {})",
+            ctx.adapter_name(),
+            ctx.backend_name(),
+            ctx.device_type()
+        );
+    }
+    println!("| optimizer | Scalelab CPU f32, s/epoch | Scalelab GPU, s/epoch | PyTorch CPU, s/epoch | PyTorch / Scalelab CPU | PyTorch / Scalelab GPU | test accuracy after {} epochs (CPU, GPU) |", epochs + 5);
+    println!("|---|---|---|---|---|---|---|");
     for (preset, name) in [
         (Preset::SoftmaxCollapse, "adamw"),
         (Preset::OrthoAdamw, "ortho_adamw"),
     ] {
         let (s, acc) = ours(preset, epochs);
+        let (g, gpu_acc) = match &ctx {
+            Ok(ctx) => gpu(ctx, preset, epochs),
+            Err(_) => (f64::NAN, f64::NAN),
+        };
         let peer = torch(python, name, epochs);
         println!(
-            "| {name} | {s:.4} | {peer:.4} | {:.2}× | {acc:.4} |",
-            peer / s
+            "| {name} | {s:.4} | {g:.4} | {peer:.4} | {:.2}× | {:.2}× | {acc:.4}, {gpu_acc:.4} |",
+            peer / s,
+            peer / g
         );
+    }
+    if let Err(err) = ctx {
+        println!("(no GPU column: {err})");
     }
 }
