@@ -92,3 +92,57 @@ test("sizes beyond the device limits are refused before dispatch with TooLarge",
   assert.equal(out.backend, "webgpu");
   assert.deepEqual(problems, []);
 });
+
+test("Trainer on WebGPU: 20 epochs follow the CPU path; Busy while stepping; a lost device continues on the CPU", async () => {
+  const out = await page.evaluate(async (pkg) => {
+    const { ComputeContext, Trainer } = await import(pkg);
+    const config = { p: 23, hidden: [32, 32], evalEvery: 5 };
+    const ctx = await ComputeContext.create();
+    const gpu = new Trainer(config);
+    const backend = await gpu.useGpu(ctx);
+    const cpu = new Trainer(config);
+    let syncError = null;
+    try { gpu.step(1); } catch (e) { syncError = e.name; }
+    const t0 = performance.now();
+    const g = await gpu.stepAsync(20);
+    const msPerEpoch = (performance.now() - t0) / 20;
+    const c = cpu.step(20);
+    const pending = gpu.stepAsync(1);
+    let busy = null;
+    try { gpu.tensors(); } catch (e) { busy = e.name; }
+    await pending;
+    cpu.step(1);
+    ctx.loseDevice();
+    const after = await gpu.stepAsync(2);
+    const afterCpu = cpu.step(2);
+    return {
+      backend, syncError, g, c, msPerEpoch, busy, after, afterCpu,
+      afterBackend: gpu.backend, reason: gpu.fallbackReason, n: cpu.split.train.length,
+    };
+  }, pkg);
+  console.log(`Trainer on WebGPU (SwiftShader), p = 23, 226 → 32 → 32 → 23: ${out.msPerEpoch.toFixed(1)} ms/epoch`);
+  assert.equal(out.backend, "webgpu");
+  assert.equal(out.syncError, "InvalidValue");
+  assert.equal(out.busy, "Busy");
+  const close = (a, b, rel, abs, what) =>
+    assert.ok(Math.abs(a - b) <= abs + rel * Math.abs(b), `${what}: GPU ${a}, CPU ${b}`);
+  const agree = (gs, cs) => {
+    assert.equal(gs.length, cs.length);
+    gs.forEach((g, i) => {
+      const c = cs[i];
+      assert.equal(g.epoch, c.epoch);
+      close(g.trainLoss, c.trainLoss, 1e-4, 1e-6, `epoch ${g.epoch} train loss`);
+      close(g.trainAccuracy, c.trainAccuracy, 0, 2 / out.n, `epoch ${g.epoch} accuracy`);
+      close(g.scFraction, c.scFraction, 0, 2 / out.n, `epoch ${g.epoch} SC`);
+      g.weightNorms.forEach((w, k) => close(w, c.weightNorms[k], 1e-4, 0, `epoch ${g.epoch} ‖W${k + 1}‖`));
+      assert.equal(g.test === null, c.test === null);
+      if (g.test) close(g.test.loss, c.test.loss, 1e-4, 1e-6, `epoch ${g.epoch} test loss`);
+    });
+  };
+  agree(out.g, out.c);
+  assert.equal(out.afterBackend, "cpu");
+  assert.match(out.reason, /device was lost.*continues on the CPU from epoch 21/);
+  assert.deepEqual(out.after.map((m) => m.epoch), [22, 23]);
+  agree(out.after, out.afterCpu);
+  assert.deepEqual(problems, []);
+});

@@ -69,6 +69,8 @@ test("two runs train side by side, live; Pause, Step and Reset; the main thread 
     .map((m) => ({ run: m[1], epoch: Number(m[2]), test: Number(m[3]), speed: Number(m[4]) }));
   console.log(`# grokking in the browser: ${JSON.stringify(speed)} (${elapsed} ms)`);
   assert.equal(speed.length, 2, summary);
+  // Both runs trained on the worker's WebGPU device (SwiftShader here).
+  assert.equal([...summary.matchAll(/epochs\/s on GPU \([^)]*swiftshader/gi)].length, 2, summary);
   assert.deepEqual(speed.map((s) => s.epoch), [400, 400]);
   assert.ok(speed.every((s) => s.speed > 0));
   for (const id of ["g-loss", "g-collapse", "g-cosine", "g-norms", "g-logits", "g-fourier"]) {
@@ -96,11 +98,13 @@ test("two runs train side by side, live; Pause, Step and Reset; the main thread 
 
 test("embedded at 360 px in the dark theme: the trainer fits, trains, and the page can be left while it runs", async () => {
   const { page, context, problems } = await openPage(browser, origin, { width: 360, height: 800 }, "dark");
-  await page.goto(origin + "/?lab=stablemax&embed=1&g_p=23&g_h=32,32&g_ep=100000&g_cmp=stablemax");
+  // On the CPU path (chosen in the URL), so both paths train live in these tests.
+  await page.goto(origin + "/?lab=stablemax&embed=1&g_p=23&g_h=32,32&g_ep=100000&g_cmp=stablemax&g_be=cpu");
   await page.click("#g-start:not([disabled])");
   await page.waitForFunction(() => document.querySelectorAll('[data-chart="g-accuracy"] path[data-series]').length >= 4);
   await page.waitForFunction(() => /B: epoch [1-9]/.test(document.querySelector("#g-live")?.textContent ?? ""));
   assert.equal(await page.evaluate(() => document.querySelector("#g-status")?.dataset.state), "running");
+  assert.match(await page.textContent("#g-live"), /epochs\/s on CPU, f32/);
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360), "no horizontal overflow at 360 px");
   await shot(page, "stablemax-grokking-embed-360-dark");
   // Leave while it trains: the next page loads cleanly, nothing reports an error.

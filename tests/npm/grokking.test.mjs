@@ -195,3 +195,21 @@ test("after dispose() every call throws a typed error", () => {
     }, name);
   }
 });
+
+test("stepAsync trains as step does; useGpu with a CPU context stays on the CPU and says why", async () => {
+  const { ComputeContext } = await import("scalelab");
+  const config = { p: 11, hidden: [16], evalEvery: 2 };
+  const a = new Trainer(config);
+  const b = new Trainer(config);
+  const ctx = await ComputeContext.create({ backend: "cpu" });
+  assert.equal(await a.useGpu(ctx), "cpu");
+  assert.equal(a.backend, "cpu");
+  assert.match(a.fallbackReason, /CPU backend was requested/);
+  const pending = a.stepAsync(3);
+  assert.throws(() => a.epoch, (e) => e.name === "Busy");
+  const viaAsync = await pending;
+  assert.deepEqual(viaAsync, b.step(3));
+  await assert.rejects(a.stepAsync(0), (e) => e.name === "OutOfRange");
+  a.dispose();
+  await assert.rejects(a.stepAsync(1), (e) => e.name === "Disposed");
+});

@@ -111,16 +111,20 @@ impl Inner {
         };
         match gpu(ctx).await {
             Err(GpuError::DeviceLost { reason }) if self.choice == Choice::Auto => {
-                let mut state = self.state.borrow_mut();
-                state.gpu = None;
-                state.fallback_reason = Some(format!(
-                    "the GPU device was lost ({reason}); running on the CPU"
-                ));
-                drop(state);
+                self.fall_back(&reason);
                 Ok(cpu()?)
             }
             other => Ok(other?),
         }
+    }
+
+    /// After a lost device with `auto`: the context runs on the CPU from now on.
+    fn fall_back(&self, reason: &str) {
+        let mut state = self.state.borrow_mut();
+        state.gpu = None;
+        state.fallback_reason = Some(format!(
+            "the GPU device was lost ({reason}); running on the CPU"
+        ));
     }
 
     /// Runs `call` on the GPU launcher or the fast CPU path, as [`Inner::run`].
@@ -235,6 +239,37 @@ struct TimingDto {
     end_to_end_seconds: f64,
     gflops: f64,
     precise: bool,
+}
+
+impl ComputeContext {
+    /// The GPU while the context runs there, and whether a lost device may fall back to the
+    /// CPU (`auto`); the callback records such a fallback on the context.
+    pub(crate) fn device(&self) -> Option<(Rc<GpuContext>, ComputeFallback)> {
+        let ctx = self.inner.gpu()?;
+        Some((
+            ctx,
+            ComputeFallback {
+                inner: Rc::clone(&self.inner),
+            },
+        ))
+    }
+}
+
+/// What a lost device does to the [`ComputeContext`] a run came from.
+pub(crate) struct ComputeFallback {
+    inner: Rc<Inner>,
+}
+
+impl ComputeFallback {
+    /// Whether the context was created with `auto` (a lost device continues on the CPU).
+    pub(crate) fn allowed(&self) -> bool {
+        self.inner.choice == Choice::Auto
+    }
+
+    /// Records the loss on the context (it runs on the CPU from now on).
+    pub(crate) fn lost(&self, reason: &str) {
+        self.inner.fall_back(reason);
+    }
 }
 
 #[wasm_bindgen]

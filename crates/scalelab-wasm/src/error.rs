@@ -41,7 +41,8 @@ export type ScalelabErrorName =
   | "Readback"
   | "DeviceLost"
   // From this package's handles (`Trainer`):
-  | "Disposed";
+  | "Disposed"
+  | "Busy";
 
 /** A configuration field an error belongs to, as the core names it (`Trainer`'s configuration
  *  errors carry it as `field`; an unknown key carries the key as written). */
@@ -58,7 +59,7 @@ export interface ScalelabError extends Error {
 "#;
 
 /// The codes of this package's own errors (not from `scalelab-core` or `scalelab-gpu`).
-pub(crate) const OWN_CODES: [&str; 1] = ["Disposed"];
+pub(crate) const OWN_CODES: [&str; 2] = ["Disposed", "Busy"];
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_ERROR: &'static str = TS_ERROR_NAMES;
@@ -83,6 +84,11 @@ pub enum ScalelabError {
         /// The handle (`"Trainer"`).
         what: &'static str,
     },
+    /// A handle used while one of its asynchronous calls runs (e.g. `stepAsync`).
+    Busy {
+        /// The handle (`"Trainer"`).
+        what: &'static str,
+    },
 }
 
 /// The field of an input object an error belongs to, serialized as its name.
@@ -102,6 +108,7 @@ impl ScalelabError {
             ScalelabError::Core(e) | ScalelabError::InField { error: e, .. } => e.code(),
             ScalelabError::Gpu(e) => e.code(),
             ScalelabError::Disposed { .. } => OWN_CODES[0],
+            ScalelabError::Busy { .. } => OWN_CODES[1],
         }
     }
 
@@ -123,6 +130,19 @@ impl std::fmt::Display for ScalelabError {
                 f,
                 "this {what} was disposed (dispose() frees it); create a new {what}"
             ),
+            ScalelabError::Busy { what } => write!(
+                f,
+                "this {what} is busy with an asynchronous call; await it before calling again"
+            ),
+        }
+    }
+}
+
+impl From<scalelab_gpu::GpuTrainError> for ScalelabError {
+    fn from(e: scalelab_gpu::GpuTrainError) -> Self {
+        match e {
+            scalelab_gpu::GpuTrainError::Run(e) => ScalelabError::Core(e),
+            scalelab_gpu::GpuTrainError::Gpu(e) => ScalelabError::Gpu(e),
         }
     }
 }
@@ -191,6 +211,7 @@ mod tests {
             ScalelabError::Disposed { what: "Trainer" }.code(),
             OWN_CODES[0]
         );
+        assert_eq!(ScalelabError::Busy { what: "Trainer" }.code(), OWN_CODES[1]);
     }
 
     /// Every configuration field's serde name (what the JS error's `field` carries) is in the

@@ -6,16 +6,22 @@
 //! read on its own, so a value of the wrong type and every error of
 //! [`TrainerConfig::check`] name their field (the JS error's `field`).
 
-use js_sys::{Array, Float64Array, Object, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Float64Array, Object, Promise, Reflect};
 use scalelab_core::grokking::{
     self, ConfigField, Cost, EpochMetrics, LossKind, ModOp, OptimizerConfig, OptimizerKind,
     Orthogonal, Preset, TestMetrics, TrainPrecision, TrainerConfig,
 };
 use scalelab_core::{CoreError, Precision};
+use scalelab_gpu::{GpuContext, GpuError, GpuTrainError, GpuTrainer};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
 
+use crate::compute::{ComputeContext, ComputeFallback};
 use crate::to_js;
 
 use crate::error::Field;
@@ -375,9 +381,44 @@ fn start_from_js(value: JsValue) -> Result<(Vec<usize>, Vec<Vec<f64>>)> {
 /// `new Trainer(config?, start?)`: any configuration key left out takes the paper's setup
 /// (`Trainer.preset("softmax_collapse")`); a bad value is an `Error` whose `name` is the code and
 /// whose `field` names the field. `dispose()` frees the run; any call after it throws `Disposed`.
+///
+/// `await trainer.useGpu(compute)` moves the run onto a `ComputeContext`'s GPU (WebGPU), where
+/// `await trainer.stepAsync(n)` trains it; with an `auto` context a lost device continues the run
+/// on the CPU from its last finished epoch (`fallbackReason` says so).
 #[wasm_bindgen]
 pub struct Trainer {
-    run: Option<grokking::Trainer>,
+    slot: Rc<RefCell<Slot>>,
+    /// Why a run asked for the GPU is on the CPU.
+    fallback_reason: Rc<RefCell<Option<String>>>,
+}
+
+/// Where a run is.
+#[allow(clippy::large_enum_variant)] // One per Trainer, moved a few times per run.
+enum Engine {
+    Cpu(grokking::Trainer),
+    Gpu {
+        run: Box<GpuTrainer>,
+        ctx: Rc<GpuContext>,
+        fallback: ComputeFallback,
+    },
+}
+
+impl Engine {
+    fn trainer(&self) -> &grokking::Trainer {
+        match self {
+            Engine::Cpu(t) => t,
+            Engine::Gpu { run, .. } => run.trainer(),
+        }
+    }
+}
+
+/// A run, or why there is none to use now.
+#[allow(clippy::large_enum_variant)] // One per Trainer.
+enum Slot {
+    Ready(Engine),
+    /// An asynchronous call holds the run.
+    Busy,
+    Disposed,
 }
 
 #[wasm_bindgen]
@@ -400,7 +441,10 @@ impl Trainer {
                 grokking::Trainer::with_start(config, train, &tensors)?
             }
         };
-        Ok(Trainer { run: Some(run) })
+        Ok(Trainer {
+            slot: Rc::new(RefCell::new(Slot::Ready(Engine::Cpu(run)))),
+            fallback_reason: Rc::new(RefCell::new(None)),
+        })
     }
 
     /// The full configuration of a preset: `"softmax_collapse"` (the paper's setup),
@@ -425,46 +469,172 @@ impl Trainer {
     #[wasm_bindgen(unchecked_return_type = "EpochMetrics[]")]
     pub fn step(&mut self, n: Option<f64>) -> Result<JsValue> {
         let n = n.unwrap_or(1.0);
-        const MAX: f64 = u32::MAX as f64;
-        if !((1.0..=MAX).contains(&n) && n.fract() == 0.0) {
-            return Err(CoreError::OutOfRange {
-                what: "n (epochs to step, a whole number)",
-                value: n,
-                min: 1.0,
-                max: MAX,
+        let n = epochs_arg(n)?;
+        let metrics = self.with_mut(|engine| match engine {
+            Engine::Cpu(run) => (0..n)
+                .map(|_| run.step())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(ScalelabError::from),
+            Engine::Gpu { .. } => Err(CoreError::InvalidValue {
+                what: "step",
+                reason: "this Trainer is on the GPU: use await stepAsync(n), or useCpu() first"
+                    .into(),
             }
-            .into());
-        }
-        let run = self.run_mut()?;
-        let metrics = (0..n as u32)
-            .map(|_| run.step())
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let dtos: Vec<EpochJs<'_>> = metrics.iter().map(EpochJs::from).collect();
-        Ok(to_js(&dtos))
+            .into()),
+        })??;
+        Ok(metrics_to_js(&metrics))
+    }
+
+    /// `n` epochs (default 1) on the run's backend — the GPU after `useGpu`, else the CPU — as a
+    /// promise of their metrics. While it runs, other calls throw `Busy`. On the GPU of an `auto`
+    /// context a lost device moves the run to the CPU from its last finished epoch and training
+    /// goes on there (`backend` becomes `"cpu"`, `fallbackReason` says why).
+    #[wasm_bindgen(js_name = stepAsync, unchecked_return_type = "Promise<EpochMetrics[]>")]
+    pub fn step_async(&self, n: Option<f64>) -> Promise {
+        let slot = Rc::clone(&self.slot);
+        let reason = Rc::clone(&self.fallback_reason);
+        let n = epochs_arg(n.unwrap_or(1.0));
+        future_to_promise(async move {
+            let n = n?;
+            let mut engine = take(&slot)?;
+            let mut metrics = Vec::with_capacity(n as usize);
+            let mut failure = None;
+            for _ in 0..n {
+                let result = match &mut engine {
+                    Engine::Cpu(run) => run.step().map_err(ScalelabError::from),
+                    Engine::Gpu { run, ctx, .. } => match run.step(ctx).await {
+                        Err(GpuTrainError::Gpu(GpuError::DeviceLost { reason: lost })) => {
+                            match engine {
+                                Engine::Gpu { run, fallback, .. } if fallback.allowed() => {
+                                    fallback.lost(&lost);
+                                    *reason.borrow_mut() = Some(format!(
+                                        "the GPU device was lost ({lost}); the run continues on the CPU from epoch {}",
+                                        run.trainer().epoch()
+                                    ));
+                                    let mut cpu = run.into_cpu();
+                                    let r = cpu.step().map_err(ScalelabError::from);
+                                    engine = Engine::Cpu(cpu);
+                                    r
+                                }
+                                other => {
+                                    engine = other;
+                                    Err(GpuError::DeviceLost { reason: lost }.into())
+                                }
+                            }
+                        }
+                        other => other.map_err(ScalelabError::from),
+                    },
+                };
+                match result {
+                    Ok(m) => metrics.push(m),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            put_back(&slot, engine);
+            match failure {
+                Some(e) => Err(e.into()),
+                None => Ok(metrics_to_js(&metrics)),
+            }
+        })
+    }
+
+    /// Moves the run onto `compute`'s GPU; resolves to the backend it is on afterwards:
+    /// `"webgpu"`, or `"cpu"` when `compute` runs on the CPU (`fallbackReason` says why). An f64
+    /// run throws `InvalidValue` (the GPU trains in f32), a run too large for the device
+    /// `TooLarge`.
+    #[wasm_bindgen(js_name = useGpu, unchecked_return_type = "Promise<\"webgpu\" | \"cpu\">")]
+    pub fn use_gpu(&self, compute: &ComputeContext) -> Promise {
+        let slot = Rc::clone(&self.slot);
+        let reason = Rc::clone(&self.fallback_reason);
+        let device = compute.device();
+        let compute_reason = compute.fallback_reason();
+        future_to_promise(async move {
+            let engine = take(&slot)?;
+            let (engine, result) = match (engine, device) {
+                (Engine::Cpu(trainer), Some((ctx, fallback))) => {
+                    let kept = trainer.clone();
+                    match GpuTrainer::resume(&ctx, trainer).await {
+                        Ok(run) => {
+                            *reason.borrow_mut() = None;
+                            (
+                                Engine::Gpu {
+                                    run: Box::new(run),
+                                    ctx,
+                                    fallback,
+                                },
+                                Ok("webgpu"),
+                            )
+                        }
+                        Err(e) => (Engine::Cpu(kept), Err(ScalelabError::from(e))),
+                    }
+                }
+                (Engine::Cpu(trainer), None) => {
+                    *reason.borrow_mut() = compute_reason;
+                    (Engine::Cpu(trainer), Ok("cpu"))
+                }
+                (gpu @ Engine::Gpu { .. }, _) => (gpu, Ok("webgpu")),
+            };
+            put_back(&slot, engine);
+            result.map(JsValue::from_str).map_err(Into::into)
+        })
+    }
+
+    /// Moves the run to the CPU (it continues from its last epoch); nothing if it is there.
+    #[wasm_bindgen(js_name = useCpu)]
+    pub fn use_cpu(&self) -> Result<()> {
+        let engine = take(&self.slot)?;
+        let engine = match engine {
+            Engine::Gpu { run, .. } => Engine::Cpu(run.into_cpu()),
+            cpu => cpu,
+        };
+        put_back(&self.slot, engine);
+        Ok(())
+    }
+
+    /// `"webgpu"` after `useGpu` on a GPU context (until a lost device or `useCpu`), else `"cpu"`.
+    #[wasm_bindgen(getter, unchecked_return_type = "\"webgpu\" | \"cpu\"")]
+    pub fn backend(&self) -> Result<String> {
+        self.with(|e| match e {
+            Engine::Cpu(_) => "cpu".to_owned(),
+            Engine::Gpu { .. } => "webgpu".to_owned(),
+        })
+    }
+
+    /// Why a run moved to (or stayed on) the CPU after `useGpu`; undefined otherwise.
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.fallback_reason.borrow().clone()
     }
 
     /// The test loss and accuracy of the current weights.
     #[wasm_bindgen(unchecked_return_type = "TestMetrics")]
     pub fn evaluate(&mut self) -> Result<JsValue> {
-        Ok(to_js(&self.run_mut()?.evaluate()?))
+        let metrics = self.with_mut(|e| match e {
+            Engine::Cpu(run) => run.evaluate(),
+            Engine::Gpu { run, .. } => run.evaluate(),
+        })??;
+        Ok(to_js(&metrics))
     }
 
     /// Epochs taken.
     #[wasm_bindgen(getter)]
     pub fn epoch(&self) -> Result<f64> {
-        Ok(self.run()?.epoch() as f64)
+        self.run(|t| t.epoch() as f64)
     }
 
     /// The full configuration.
     #[wasm_bindgen(getter, unchecked_return_type = "TrainerConfig")]
     pub fn config(&self) -> Result<JsValue> {
-        Ok(config_to_js(self.run()?.config()))
+        self.run(|t| config_to_js(t.config()))
     }
 
     /// Parameters, bytes held while training, FLOPs of a training epoch and of a test evaluation.
     #[wasm_bindgen(getter, unchecked_return_type = "TrainerCost")]
     pub fn cost(&self) -> Result<JsValue> {
-        let c: Cost = self.run()?.cost();
+        let c: Cost = self.run(grokking::Trainer::cost)?;
         Ok(to_js(&CostJs {
             parameters: c.parameters as f64,
             bytes: c.bytes as f64,
@@ -476,7 +646,7 @@ impl Trainer {
     /// The training and test sample indices (`a·p + b`).
     #[wasm_bindgen(getter, unchecked_return_type = "TrainerSplit")]
     pub fn split(&self) -> Result<JsValue> {
-        let s = self.run()?.split();
+        let s = self.run(|t| t.split().clone())?;
         let out = Object::new();
         set(&out, "train", &to_js(&s.train));
         set(&out, "test", &to_js(&s.test));
@@ -487,7 +657,7 @@ impl Trainer {
     #[wasm_bindgen(unchecked_return_type = "TrainerTensor[]")]
     pub fn tensors(&self) -> Result<JsValue> {
         let out = Array::new();
-        for t in self.run()?.tensors() {
+        for t in self.run(grokking::Trainer::tensors)? {
             let obj = Object::new();
             set(&obj, "name", &JsValue::from_str(&t.name));
             set(&obj, "shape", &to_js(&t.shape));
@@ -500,7 +670,7 @@ impl Trainer {
     /// The Fourier view of the current first layer: power per frequency of each operand's embedding.
     #[wasm_bindgen(unchecked_return_type = "FourierSpectrum")]
     pub fn fourier(&self) -> Result<JsValue> {
-        let f = self.run()?.fourier();
+        let f = self.run(grokking::Trainer::fourier)?;
         let out = Object::new();
         set(&out, "first", &Float64Array::from(&f.first[..]).into());
         set(&out, "second", &Float64Array::from(&f.second[..]).into());
@@ -510,20 +680,76 @@ impl Trainer {
     /// Frees the run (its weights and activations) now; any later call throws `Disposed`.
     /// Calling it again does nothing.
     pub fn dispose(&mut self) {
-        self.run = None;
+        *self.slot.borrow_mut() = Slot::Disposed;
+    }
+}
+
+/// `n` as a number of epochs: a whole number in `1 ..= u32::MAX`.
+fn epochs_arg(n: f64) -> Result<u32> {
+    const MAX: f64 = u32::MAX as f64;
+    if (1.0..=MAX).contains(&n) && n.fract() == 0.0 {
+        Ok(n as u32)
+    } else {
+        Err(CoreError::OutOfRange {
+            what: "n (epochs to step, a whole number)",
+            value: n,
+            min: 1.0,
+            max: MAX,
+        }
+        .into())
+    }
+}
+
+fn metrics_to_js(metrics: &[EpochMetrics]) -> JsValue {
+    let dtos: Vec<EpochJs<'_>> = metrics.iter().map(EpochJs::from).collect();
+    to_js(&dtos)
+}
+
+/// The error for a slot that holds no run.
+fn unavailable(slot: &Slot) -> ScalelabError {
+    match slot {
+        Slot::Busy => ScalelabError::Busy { what: "Trainer" },
+        _ => ScalelabError::Disposed { what: "Trainer" },
+    }
+}
+
+/// Takes the run out for an asynchronous call (the slot is `Busy` meanwhile).
+fn take(slot: &RefCell<Slot>) -> Result<Engine> {
+    let mut slot = slot.borrow_mut();
+    match std::mem::replace(&mut *slot, Slot::Busy) {
+        Slot::Ready(engine) => Ok(engine),
+        other => {
+            let err = unavailable(&other);
+            *slot = other;
+            Err(err)
+        }
+    }
+}
+
+/// Puts the run back, unless the trainer was disposed meanwhile.
+fn put_back(slot: &RefCell<Slot>, engine: Engine) {
+    let mut slot = slot.borrow_mut();
+    if matches!(*slot, Slot::Busy) {
+        *slot = Slot::Ready(engine);
     }
 }
 
 impl Trainer {
-    fn run(&self) -> Result<&grokking::Trainer> {
-        self.run
-            .as_ref()
-            .ok_or(ScalelabError::Disposed { what: "Trainer" })
+    fn with<T>(&self, f: impl FnOnce(&Engine) -> T) -> Result<T> {
+        match &*self.slot.borrow() {
+            Slot::Ready(engine) => Ok(f(engine)),
+            other => Err(unavailable(other)),
+        }
     }
 
-    fn run_mut(&mut self) -> Result<&mut grokking::Trainer> {
-        self.run
-            .as_mut()
-            .ok_or(ScalelabError::Disposed { what: "Trainer" })
+    fn with_mut<T>(&self, f: impl FnOnce(&mut Engine) -> T) -> Result<T> {
+        match &mut *self.slot.borrow_mut() {
+            Slot::Ready(engine) => Ok(f(engine)),
+            other => Err(unavailable(other)),
+        }
+    }
+
+    fn run<T>(&self, f: impl FnOnce(&grokking::Trainer) -> T) -> Result<T> {
+        self.with(|e| f(e.trainer()))
     }
 }

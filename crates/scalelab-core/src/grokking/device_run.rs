@@ -60,6 +60,11 @@ impl DeviceRun {
         &self.trainer
     }
 
+    /// The test loss and accuracy of the current weights (on the CPU; the run is unchanged).
+    pub fn evaluate(&mut self) -> Result<super::metrics::TestMetrics, CoreError> {
+        self.trainer.evaluate()
+    }
+
     /// The CPU trainer, continuing from the last finished epoch (the fallback after a lost device).
     /// An epoch whose losses were taken but not finished is dropped.
     pub fn into_trainer(self) -> Trainer {

@@ -130,6 +130,13 @@ impl GpuTrainer {
         self.host.trainer()
     }
 
+    /// The test loss and accuracy of the current weights (a forward pass on the CPU).
+    ///
+    /// Errors: as [`Trainer::evaluate`].
+    pub fn evaluate(&mut self) -> Result<scalelab_core::grokking::TestMetrics, CoreError> {
+        self.host.evaluate()
+    }
+
     /// The run as a CPU trainer, continuing from the last finished epoch (the fallback after a
     /// lost device: the weights and moments of every finished epoch are already on the host).
     pub fn into_cpu(self) -> Trainer {

@@ -14,7 +14,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent, MessagePort};
 
-use super::jobs::kernels;
 use super::protocol::{Control, FromWorker, Job, JobFailure, ToWorker, WorkerError};
 use super::task::{Slice, SliceBudget, Task};
 
