@@ -1,5 +1,5 @@
 // The grokking MLP's full-batch training step in headless Chromium: Scalelab's `Trainer` (wasm, CPU,
-// f32) against the same step written with jax-js on its Wasm and WebGPU devices; and Scalelab's
+// f32, and its WebGPU path) against the same step written with jax-js on its Wasm and WebGPU devices; and Scalelab's
 // ComputeContext CPU matmul against jax-js's Wasm matmul in the same browser.
 //
 //   npm ci --prefix bench/jaxjs_deps && node bench/grokking_browser.mjs
@@ -148,6 +148,16 @@ async function main(opts, state) {
   const oursRow = { kind: "step", impl: "scalelab", backend: "wasm-cpu-f32", threads: 1, seconds: ours.seconds, firstLoss: ours.firstLoss,
                     lastLoss: ours.losses.at(-1), steps: opts.steps, warmup: opts.warmup, trainRows: ours.trainRows, trainFlops: ours.cost.trainFlops };
   steps.push(oursRow); emit(oursRow);
+  let oursGpuSeconds = null;
+  if (opts.webgpu) {
+    log(`scalelab Trainer on WebGPU: ${opts.warmup} + ${opts.steps} steps…`);
+    const g = await main.call("oursTrainGpu", opts.warmup, opts.steps);
+    checkLoss("scalelab webgpu", g.firstLoss);
+    oursGpuSeconds = g.seconds;
+    const row = { kind: "step", impl: "scalelab", backend: "webgpu", threads: null, seconds: g.seconds, firstLoss: g.firstLoss,
+                  lastLoss: g.losses.at(-1), steps: opts.steps, warmup: opts.warmup, trainRows: ours.trainRows };
+    steps.push(row); emit(row);
+  }
   const jaxStep = async (pg, device, threads, gather, oursSeconds, page) => {
     const name = `jax-js ${device}${device === "wasm" ? ` (${threads} thread${threads > 1 ? "s" : ""})` : ""}${gather ? ", first layer gathered" : ""}`;
     log(`${name}: ${opts.warmup} + ${opts.steps} steps…`);
@@ -159,7 +169,8 @@ async function main(opts, state) {
     steps.push(row); emit(row);
   };
   for (const gather of [false, true]) await jaxStep(main, "wasm", info.jaxWasmThreads, gather, ours.seconds);
-  if (opts.webgpu) for (const gather of [false, true]) await jaxStep(main, "webgpu", null, gather, ours.seconds);
+  // jax-js WebGPU against Scalelab's WebGPU step (the GPU paths side by side).
+  if (opts.webgpu) for (const gather of [false, true]) await jaxStep(main, "webgpu", null, gather, oursGpuSeconds);
   const warnings = [...main.warnings];
   await main.page.close();
 
@@ -186,13 +197,13 @@ async function main(opts, state) {
 
 function tables(r) {
   const f = (x, d = 2) => x.toFixed(d);
-  const label = (s) => (s.impl === "scalelab" ? "Scalelab (wasm CPU f32, 1 thread)"
+  const label = (s) => (s.impl === "scalelab" ? (s.backend === "webgpu" ? `Scalelab WebGPU (${r.env.adapter?.architecture ?? "?"})` : "Scalelab (wasm CPU f32, 1 thread)")
     : s.backend === "webgpu" ? `jax-js WebGPU (${r.env.adapter?.architecture ?? "?"})` : `jax-js Wasm (${s.threads} thread${s.threads > 1 ? "s" : ""})`) +
     (s.firstLayer === "gather" ? ", first layer gathered" : "") + (s.page ? " [threads=1 page]" : "");
   return [
     "Training step (full batch, 5107 rows; median s/step):",
     "",
-    "| implementation | s / step | first loss | jax-js / Scalelab (same page) |",
+    "| implementation | s / step | first loss | jax-js / Scalelab (same page; WebGPU rows against Scalelab WebGPU) |",
     "|---|---:|---:|---:|",
     ...r.steps.map((s) => `| ${label(s)} | ${f(s.seconds, 4)} | ${f(s.firstLoss, 4)} | ${s.ratio === undefined ? "—" : f(s.ratio)} |`),
     "",

@@ -493,10 +493,10 @@ impl Trainer {
     pub fn step_async(&self, n: Option<f64>) -> Promise {
         let slot = Rc::clone(&self.slot);
         let reason = Rc::clone(&self.fallback_reason);
-        let n = epochs_arg(n.unwrap_or(1.0));
+        // Taken now, not when the promise first runs: a call right after this one sees `Busy`.
+        let taken = epochs_arg(n.unwrap_or(1.0)).and_then(|n| Ok((n, take(&slot)?)));
         future_to_promise(async move {
-            let n = n?;
-            let mut engine = take(&slot)?;
+            let (n, mut engine) = taken?;
             let mut metrics = Vec::with_capacity(n as usize);
             let mut failure = None;
             for _ in 0..n {
@@ -551,8 +551,9 @@ impl Trainer {
         let reason = Rc::clone(&self.fallback_reason);
         let device = compute.device();
         let compute_reason = compute.fallback_reason();
+        let taken = take(&slot);
         future_to_promise(async move {
-            let engine = take(&slot)?;
+            let engine = taken?;
             let (engine, result) = match (engine, device) {
                 (Engine::Cpu(trainer), Some((ctx, fallback))) => {
                     let kept = trainer.clone();

@@ -475,3 +475,87 @@ fn seeded_split_has_the_papers_sizes() {
         46 * 32 + 32 * 32 + 32 * 23
     );
 }
+
+/// The host half of a device run refuses what would desynchronise it: an f64 run, logits of the
+/// wrong size or test logits at the wrong epoch, a step finished before its losses; fed the CPU
+/// trainer's own logits (p = 2, no hidden layer: logits are W's two columns summed) it reports the
+/// epoch the CPU trainer does.
+#[test]
+fn device_run_checks_what_the_device_hands_it() {
+    use scalelab_core::grokking::DeviceRun;
+    use scalelab_core::CoreError;
+    let f64_run = Trainer::new(TrainerConfig {
+        p: 5,
+        precision: TrainPrecision::F64,
+        ..TrainerConfig::default()
+    })
+    .unwrap();
+    assert!(matches!(
+        DeviceRun::of(f64_run).unwrap_err(),
+        CoreError::InvalidValue {
+            what: "precision",
+            ..
+        }
+    ));
+    let config = TrainerConfig {
+        p: 5,
+        hidden: vec![],
+        eval_every: 2,
+        ..TrainerConfig::default()
+    };
+    let mut run = DeviceRun::of(Trainer::new(config.clone()).unwrap()).unwrap();
+    assert!(run.test_due());
+    let (n, m) = (run.train_samples().len(), run.test_samples().len());
+    assert!(matches!(
+        run.finish(run.weights().to_vec(), vec![], vec![])
+            .unwrap_err(),
+        CoreError::InvalidValue { what: "epoch", .. }
+    ));
+    assert!(matches!(
+        run.losses(&vec![0.0; n * 5], None).unwrap_err(),
+        CoreError::InvalidValue {
+            what: "test logits",
+            ..
+        }
+    ));
+    assert!(matches!(
+        run.losses(&vec![0.0; n * 5 - 1], Some(&vec![0.0; m * 5]))
+            .unwrap_err(),
+        CoreError::DimensionMismatch { .. }
+    ));
+    // The logits of a linear model on one-hot inputs: W[:, a] + W[:, p + b], W column-major 5 × 10.
+    let logits = |run: &DeviceRun, samples: &scalelab_core::grokking::Samples| -> Vec<f32> {
+        let w = &run.weights()[0];
+        let mut out = Vec::new();
+        for (&a, &b) in samples.a.iter().zip(&samples.b) {
+            for k in 0..5 {
+                out.push(w[a as usize * 5 + k] + w[(5 + b as usize) * 5 + k]);
+            }
+        }
+        out
+    };
+    let mut cpu = Trainer::new(config).unwrap();
+    let (train, test) = (
+        logits(&run, run.train_samples()),
+        logits(&run, run.test_samples()),
+    );
+    let delta = run.losses(&train, Some(&test)).unwrap().to_vec();
+    assert_eq!(delta.len(), n * 5);
+    // The device's step: the CPU trainer's, whose weights and moments are handed back.
+    let want = cpu.step().unwrap();
+    let after = cpu.tensors()[0].values.clone();
+    let mut weights = vec![0.0f32; 50];
+    for o in 0..5 {
+        for i in 0..10 {
+            weights[o + i * 5] = after[o * 10 + i] as f32;
+        }
+    }
+    let moments = run.optimizer_state().0.to_vec();
+    let got = run.finish(vec![weights], moments.clone(), moments).unwrap();
+    assert_eq!(got.train_loss, want.train_loss);
+    assert_eq!(got.test, want.test);
+    assert_eq!(got.weight_norms, want.weight_norms);
+    assert_eq!(got.update_cosine, want.update_cosine);
+    assert_eq!(run.trainer().epoch(), 1);
+    assert!(!run.test_due());
+}
