@@ -10,6 +10,7 @@ use crate::context::{CachedPipeline, GpuContext};
 use crate::error::GpuError;
 use crate::kernels::KernelSource;
 use crate::limits::KernelLimits;
+use crate::resident::{Dispatch, View};
 
 /// Per-dispatch sizes, uploaded as a uniform (`struct RowParams` in every row kernel's WGSL).
 #[repr(C)]
@@ -260,16 +261,6 @@ pub(crate) async fn run_kernel(
     let bytes = (launch.output_len * 4) as u64;
 
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let n_inputs = launch.inputs.len() as u32;
-    let cached = ctx.cached_pipeline((name, launch.constant.1), |device| {
-        create_pipeline(
-            device,
-            launch.kernel,
-            launch.params.len() as u64,
-            n_inputs,
-            launch.constant,
-        )
-    });
     // Buffers are created unmapped and filled through the queue: `create_buffer_init` maps at
     // creation and panics natively when the device is already lost; `write_buffer` only reports.
     let upload = |contents: &[u8], usage: wgpu::BufferUsages| {
@@ -301,28 +292,16 @@ pub(crate) async fn run_kernel(
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
-    let mut entries = vec![wgpu::BindGroupEntry {
-        binding: 0,
-        resource: params.as_entire_binding(),
-    }];
-    entries.extend(
-        inputs
-            .iter()
-            .zip(1..)
-            .map(|(buffer, binding)| wgpu::BindGroupEntry {
-                binding,
-                resource: buffer.as_entire_binding(),
-            }),
+    let views: Vec<View<'_>> = inputs.iter().map(View::whole).collect();
+    let dispatch = Dispatch::new(
+        ctx,
+        launch.kernel,
+        launch.constant,
+        &params,
+        &views,
+        View::whole(&output),
+        launch.workgroups,
     );
-    entries.push(wgpu::BindGroupEntry {
-        binding: n_inputs + 1,
-        resource: output.as_entire_binding(),
-    });
-    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(name),
-        layout: &cached.bind_group_layout,
-        entries: &entries,
-    });
     let mut encoder =
         device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(name) });
     {
@@ -330,11 +309,8 @@ pub(crate) async fn run_kernel(
             label: Some(name),
             timestamp_writes: None,
         });
-        pass.set_pipeline(&cached.pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
-        let [x, y, z] = launch.workgroups;
         for _ in 0..ctx.dispatch_repeats() {
-            pass.dispatch_workgroups(x, y, z);
+            dispatch.record(&mut pass);
         }
     }
     encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, bytes);
