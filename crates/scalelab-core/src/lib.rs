@@ -11,6 +11,7 @@ pub mod error;
 pub mod fit;
 pub mod gemm;
 pub mod grokking;
+pub mod guidance;
 pub mod io;
 pub mod ops;
 pub mod precision;

@@ -25,6 +25,7 @@ mod fuzz_inputs;
 mod grokking;
 #[cfg(not(target_arch = "wasm32"))]
 mod grokking_options;
+mod guidance;
 mod io_csv;
 #[cfg(not(target_arch = "wasm32"))]
 mod io_npy;
