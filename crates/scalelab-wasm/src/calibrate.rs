@@ -12,10 +12,10 @@ use scalelab_core::calibrate::{ScoreRows, Scores};
 use scalelab_core::io::scores::{
     labels_from_values, scores_from_csv, scores_from_json, scores_from_npz, ScoreKind,
 };
-use scalelab_core::CoreError;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use crate::options::{invalid, options};
 use crate::to_js;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -106,38 +106,6 @@ export interface ScoreSet { values: Float64Array; classes: number; labels: Uint3
 "#;
 
 type Result<T> = std::result::Result<T, ScalelabError>;
-
-fn invalid(what: &'static str, e: impl std::fmt::Display) -> ScalelabError {
-    CoreError::InvalidValue {
-        what,
-        reason: e.to_string(),
-    }
-    .into()
-}
-
-/// An options object (`undefined`/`null`: the defaults). A key not in `known` is an error naming
-/// it (serde_wasm_bindgen reads only the fields it knows, so a typo would be ignored silently).
-fn options<T: for<'de> Deserialize<'de> + Default>(
-    what: &'static str,
-    known: &[&str],
-    v: Option<js_sys::Object>,
-) -> Result<T> {
-    let Some(v) = v.map(JsValue::from) else {
-        return Ok(T::default());
-    };
-    if let Some(obj) = v.dyn_ref::<js_sys::Object>() {
-        for key in js_sys::Object::keys(obj).iter() {
-            let key = key.as_string().unwrap_or_default();
-            if !known.contains(&key.as_str()) {
-                return Err(invalid(
-                    what,
-                    format!("unknown option “{key}” (known: {})", known.join(", ")),
-                ));
-            }
-        }
-    }
-    serde_wasm_bindgen::from_value(v).map_err(|e| invalid(what, e))
-}
 
 /// The checked labels and scores; `f(scores)`. Probabilities (`kind` `"probabilities"`) become
 /// their logits and are kept, so that the metrics at T = 1 read them as given.

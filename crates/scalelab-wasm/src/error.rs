@@ -1,6 +1,7 @@
 //! The one place where Rust errors become JavaScript errors.
 
 use scalelab_core::grokking::{ConfigError, ConfigField};
+use scalelab_core::guidance::{GuidanceError, GuidanceField};
 use scalelab_core::CoreError;
 use scalelab_gpu::GpuError;
 use serde::Serialize;
@@ -50,11 +51,15 @@ export type TrainerConfigField =
   | "p" | "train_fraction" | "hidden" | "lr" | "beta1" | "beta2" | "eps" | "momentum"
   | "weight_decay" | "eval_every" | "memory";
 
+/** A guidance run's field an error belongs to (`sampleGuided`, `evaluateGuidance`, `guide`). */
+export type GuidanceField =
+  | "side" | "class" | "particles" | "steps" | "schedule" | "scale" | "eta" | "threshold" | "momentum";
+
 /** What every Error thrown by this package carries: `name` is the code; `field`, on errors in one
  *  field of an input object (a `Trainer` configuration), names that field. */
 export interface ScalelabError extends Error {
   name: ScalelabErrorName;
-  field?: TrainerConfigField | (string & {});
+  field?: TrainerConfigField | GuidanceField | (string & {});
 }
 "#;
 
@@ -97,6 +102,8 @@ pub enum ScalelabError {
 pub enum Field {
     /// A configuration's field as the core names it (serde's snake_case: `"train_fraction"`).
     Config(ConfigField),
+    /// A guidance run's field (`"scale"`, `"momentum"`, …).
+    Guidance(GuidanceField),
     /// A key by name (one the core's fields do not cover, or an unknown key as written).
     Key(String),
 }
@@ -151,6 +158,15 @@ impl From<ConfigError> for ScalelabError {
     fn from(e: ConfigError) -> Self {
         ScalelabError::InField {
             field: Field::Config(e.field),
+            error: e.error,
+        }
+    }
+}
+
+impl From<GuidanceError> for ScalelabError {
+    fn from(e: GuidanceError) -> Self {
+        ScalelabError::InField {
+            field: Field::Guidance(e.field),
             error: e.error,
         }
     }
@@ -212,6 +228,52 @@ mod tests {
             OWN_CODES[0]
         );
         assert_eq!(ScalelabError::Busy { what: "Trainer" }.code(), OWN_CODES[1]);
+    }
+
+    /// Every guidance field's serde name is in the TypeScript union `GuidanceField`, and only those.
+    #[test]
+    fn the_typescript_guidance_field_union_lists_every_guidance_field() {
+        use scalelab_core::guidance::GuidanceField as G;
+        let all = [
+            G::Side,
+            G::Class,
+            G::Particles,
+            G::Steps,
+            G::Schedule,
+            G::Scale,
+            G::Eta,
+            G::Threshold,
+            G::Momentum,
+        ];
+        for f in all {
+            match f {
+                G::Side | G::Class | G::Particles | G::Steps | G::Schedule => {}
+                G::Scale | G::Eta | G::Threshold | G::Momentum => {}
+            }
+        }
+        let union = TS_ERROR
+            .split("export type GuidanceField =")
+            .nth(1)
+            .and_then(|s| s.split(';').next())
+            .unwrap_or_default();
+        let mut ts: Vec<String> = union
+            .split('|')
+            .map(|s| s.trim().trim_matches('"').to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut rust: Vec<String> = all
+            .iter()
+            .map(|f| {
+                serde_json::to_value(f)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        ts.sort();
+        rust.sort();
+        assert_eq!(ts, rust);
     }
 
     /// Every configuration field's serde name (what the JS error's `field` carries) is in the

@@ -10,6 +10,8 @@ mod compute;
 mod error;
 mod fit;
 mod grokking;
+mod guidance;
+mod options;
 mod stablemax;
 
 pub use calibrate::*;
@@ -17,6 +19,7 @@ pub use compute::*;
 pub use error::ScalelabError;
 pub use fit::*;
 pub use grokking::*;
+pub use guidance::*;
 pub use stablemax::*;
 
 /// Runs when the module is instantiated: a panic (a bug, never expected from user input) then

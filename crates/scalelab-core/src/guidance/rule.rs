@@ -20,6 +20,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::CoreError;
+
 /// Where APG's update is added, and with which scale (see the [module docs](self)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -139,6 +141,49 @@ impl Guidance {
             }
             Self::Apg(apg) => Some(apg.apply(p_c, p_u, dim, sigma, state, out)),
         }
+    }
+}
+
+impl Guidance {
+    /// [`Guidance::apply`] on `batch` rows with its inputs checked: `p_c` a whole number of
+    /// rows (`DimensionMismatch`), `p_u` as long, every value finite (`NonFinite`).
+    pub fn apply_checked(
+        &self,
+        p_c: &[f64],
+        p_u: &[f64],
+        batch: usize,
+        sigma: f64,
+        state: &mut GuidanceState,
+    ) -> Result<(Vec<f64>, Option<SplitNorms>), CoreError> {
+        if batch == 0 || p_c.is_empty() || !p_c.len().is_multiple_of(batch) {
+            return Err(CoreError::DimensionMismatch {
+                what: "conditional prediction length (batch × dim values)",
+                expected: batch.max(1) * (p_c.len() / batch.max(1)).max(1),
+                got: p_c.len(),
+            });
+        }
+        if p_u.len() != p_c.len() {
+            return Err(CoreError::DimensionMismatch {
+                what: "unconditional prediction length (as the conditional one)",
+                expected: p_c.len(),
+                got: p_u.len(),
+            });
+        }
+        CoreError::check_finite("conditional prediction", p_c)?;
+        CoreError::check_finite("unconditional prediction", p_u)?;
+        CoreError::check_positive("sigma", sigma)?;
+        if let Some(running) = (!state.running.is_empty()).then_some(state.running.len()) {
+            if running != p_c.len() {
+                return Err(CoreError::DimensionMismatch {
+                    what: "batch × dim (the momentum buffer holds another size)",
+                    expected: running,
+                    got: p_c.len(),
+                });
+            }
+        }
+        let mut out = vec![0.0; p_c.len()];
+        let split = self.apply(p_c, p_u, p_c.len() / batch, sigma, state, &mut out);
+        Ok((out, split))
     }
 }
 

@@ -1,5 +1,5 @@
 //! The worker's GPU device, shared by every job that uses the GPU (the Kernels lab, the grokking
-//! trainer).
+//! trainer, the Guidance sampler), and the [`Backend`] a job asks for.
 //!
 //! The device is opened and checked (softmax and StableMax against the f64 oracle) when the worker
 //! starts ([`probe_device`]), and that status is what the page's chip shows. When the device is
@@ -13,6 +13,16 @@ use futures_channel::oneshot;
 use scalelab_gpu::GpuContext;
 
 use crate::worker::protocol::DeviceStatus;
+
+/// Where a job computes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Backend {
+    /// The worker's GPU device (WebGPU), in `f32`; the CPU when there is none.
+    #[default]
+    Gpu,
+    /// The CPU (WebAssembly SIMD128).
+    Cpu,
+}
 
 enum Device {
     /// Not opened yet.

@@ -140,6 +140,10 @@ pub enum Stage {
     Epochs,
     /// Reading a text file, in KiB.
     ReadingKib,
+    /// Sampler steps.
+    Steps,
+    /// Runs of a chart's points.
+    Points,
 }
 
 impl Stage {
@@ -157,6 +161,8 @@ impl Stage {
             Stage::Checks => "checks",
             Stage::Epochs => "epochs",
             Stage::ReadingKib => "reading the data, KiB",
+            Stage::Steps => "sampler steps",
+            Stage::Points => "runs",
         }
     }
 }

@@ -16,7 +16,8 @@ use crate::plot::{Chart, ChartSpec, ScaleKind, Series, SeriesKind, PALETTE};
 use crate::url_state::UrlState;
 use crate::widgets::field::Field;
 use crate::widgets::job_status::JobStatus;
-use crate::worker::jobs::grokking::{RunEvent, Train, TrainBackend};
+use crate::worker::device::Backend;
+use crate::worker::jobs::grokking::{RunEvent, Train};
 
 /// The six per-epoch charts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +49,7 @@ struct RunTrace {
     millis: f64,
     stopped: Option<String>,
     /// Where it trains, the GPU's adapter, and why it is on the CPU when it asked for the GPU.
-    backend: Option<(TrainBackend, Option<String>, Option<String>)>,
+    backend: Option<(Backend, Option<String>, Option<String>)>,
 }
 
 impl RunTrace {
@@ -56,10 +57,10 @@ impl RunTrace {
     fn backend_line(&self) -> String {
         match &self.backend {
             None => String::new(),
-            Some((TrainBackend::Gpu, adapter, _)) => {
+            Some((Backend::Gpu, adapter, _)) => {
                 format!("GPU ({})", adapter.as_deref().unwrap_or("unknown adapter"))
             }
-            Some((TrainBackend::Cpu, _, notice)) => match notice {
+            Some((Backend::Cpu, _, notice)) => match notice {
                 Some(n) => format!("CPU, f32 (WebAssembly SIMD128) — {n}"),
                 None => "CPU, f32 (WebAssembly SIMD128)".to_owned(),
             },

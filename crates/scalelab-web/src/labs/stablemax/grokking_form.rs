@@ -12,7 +12,8 @@ use scalelab_core::{CoreError, Precision};
 
 use crate::url_state::UrlState;
 use crate::widgets::field::{parse_number, parse_whole, Parsed};
-use crate::worker::jobs::grokking::{TrainBackend, MAX_EPOCHS};
+use crate::worker::device::Backend;
+use crate::worker::jobs::grokking::MAX_EPOCHS;
 
 /// A value typed for a URL field: exact (`Display` of the `f64`), in scientific notation when
 /// that is shorter (`1e-25`, not 26 zeros).
@@ -111,8 +112,7 @@ pub const ORTHOGONAL: &[(&str, Orthogonal)] = &[
 pub const FORMATS: &[(&str, TrainPrecision)] =
     &[("f32", TrainPrecision::F32), ("f64", TrainPrecision::F64)];
 /// Where to train.
-pub const BACKENDS: &[(&str, TrainBackend)] =
-    &[("gpu", TrainBackend::Gpu), ("cpu", TrainBackend::Cpu)];
+pub const BACKENDS: &[(&str, Backend)] = &[("gpu", Backend::Gpu), ("cpu", Backend::Cpu)];
 /// Yes or no.
 pub const FLAGS: &[(&str, bool)] = &[("0", false), ("1", true)];
 
@@ -167,7 +167,7 @@ pub struct Form {
     pub eval_every: Parsed<usize>,
     pub epochs: Parsed<usize>,
     /// Where to train (the GPU falls back to the CPU).
-    pub backend: Choice<TrainBackend>,
+    pub backend: Choice<Backend>,
     /// The second run's preset, or none.
     pub compare: Choice<Option<Preset>>,
     /// The configuration of run A, when every field parses.

@@ -14,7 +14,7 @@ use scalelab_core::grokking::{EpochMetrics, Fourier, TrainPrecision, Trainer, Tr
 use scalelab_gpu::{GpuContext, GpuError, GpuTrainError, GpuTrainer};
 use serde::{Deserialize, Serialize};
 
-use crate::worker::device::{device, mark_lost};
+use crate::worker::device::{device, mark_lost, Backend};
 use crate::worker::protocol::{JobFailure, Output, Partial, Progress, Stage};
 use crate::worker::task::{LocalBoxFuture, Slice, SliceBudget, StartTask, Task};
 
@@ -32,17 +32,7 @@ pub struct Train {
     pub epochs: u64,
     /// Where to train (the GPU falls back to the CPU when there is none).
     #[serde(default)]
-    pub backend: TrainBackend,
-}
-
-/// Where a run trains.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TrainBackend {
-    /// The worker's GPU device (WebGPU), in `f32`.
-    #[default]
-    Gpu,
-    /// The CPU: the `f32` path (nalgebra's GEMM, WebAssembly SIMD128), or the `f64` reference.
-    Cpu,
+    pub backend: Backend,
 }
 
 /// What one run did in one epoch, or why it stopped.
@@ -65,7 +55,7 @@ pub enum RunEvent {
         /// Which run.
         run: u8,
         /// The backend.
-        backend: TrainBackend,
+        backend: Backend,
         /// The GPU's adapter and API (e.g. `google swiftshader · WebGPU`), on the GPU.
         adapter: Option<String>,
         /// Why a run asked for the GPU trains on the CPU (no device, a lost device, an f64 run, a
@@ -120,7 +110,7 @@ struct RunState {
 struct TrainTask {
     runs: Vec<RunState>,
     epochs: u64,
-    backend: TrainBackend,
+    backend: Backend,
     /// Whether the runs have been placed on their backends (the first slice does it).
     placed: bool,
 }
@@ -169,7 +159,7 @@ impl StartTask for Train {
 fn on_cpu(run: usize, notice: Option<String>) -> Partial {
     Partial::Train(RunEvent::Backend {
         run: run as u8,
-        backend: TrainBackend::Cpu,
+        backend: Backend::Cpu,
         adapter: None,
         notice,
     })
@@ -195,13 +185,13 @@ impl TrainTask {
     async fn place(&mut self, events: &mut Vec<Partial>) {
         self.placed = true;
         let ctx = match self.backend {
-            TrainBackend::Cpu => {
+            Backend::Cpu => {
                 for i in 0..self.runs.len() {
                     events.push(on_cpu(i, None));
                 }
                 return;
             }
-            TrainBackend::Gpu => device(false).await,
+            Backend::Gpu => device(false).await,
         };
         for (i, r) in self.runs.iter_mut().enumerate() {
             let Engine::Cpu(trainer) = std::mem::replace(&mut r.engine, Engine::Moving) else {
@@ -228,7 +218,7 @@ impl TrainTask {
                 Ok(gpu) => {
                     events.push(Partial::Train(RunEvent::Backend {
                         run: i as u8,
-                        backend: TrainBackend::Gpu,
+                        backend: Backend::Gpu,
                         adapter: Some(format!("{} · {}", ctx.adapter_name(), ctx.backend_name())),
                         notice: None,
                     }));
@@ -382,20 +372,20 @@ mod tests {
         let (events, done) = drain(Train {
             runs: vec![small.clone(), other],
             epochs: 3,
-            backend: TrainBackend::Cpu,
+            backend: Backend::Cpu,
         });
         assert_eq!(
             events[..2],
             [
                 RunEvent::Backend {
                     run: 0,
-                    backend: TrainBackend::Cpu,
+                    backend: Backend::Cpu,
                     adapter: None,
                     notice: None
                 },
                 RunEvent::Backend {
                     run: 1,
-                    backend: TrainBackend::Cpu,
+                    backend: Backend::Cpu,
                     adapter: None,
                     notice: None
                 }
@@ -442,7 +432,7 @@ mod tests {
         let err = Train {
             runs: vec![bad],
             epochs: 3,
-            backend: TrainBackend::Cpu,
+            backend: Backend::Cpu,
         }
         .start()
         .err()
@@ -459,7 +449,7 @@ mod tests {
         let (events, done) = drain(Train {
             runs: vec![small, wild],
             epochs: 4,
-            backend: TrainBackend::Cpu,
+            backend: Backend::Cpu,
         });
         assert!(events
             .iter()
@@ -485,7 +475,7 @@ mod tests {
         let (events, done) = drain(Train {
             runs: vec![small.clone(), f64_run],
             epochs: 5,
-            backend: TrainBackend::Gpu,
+            backend: Backend::Gpu,
         });
         assert_eq!(done.runs.iter().map(|r| r.0).collect::<Vec<_>>(), [5, 5]);
         let backend = |run: u8| {
@@ -503,15 +493,15 @@ mod tests {
                 .expect("a backend event per run")
         };
         let (b1, n1) = backend(1);
-        assert_eq!(b1, TrainBackend::Cpu);
+        assert_eq!(b1, Backend::Cpu);
         assert!(n1.unwrap().contains("f64"));
         let (b0, n0) = backend(0);
         if std::env::var("SCALELAB_REQUIRE_GPU").as_deref() == Ok("1") {
-            assert_eq!(b0, TrainBackend::Gpu, "{n0:?}");
+            assert_eq!(b0, Backend::Gpu, "{n0:?}");
         }
         match b0 {
-            TrainBackend::Gpu => assert_eq!(n0, None),
-            TrainBackend::Cpu => assert!(n0.unwrap().contains("No GPU")),
+            Backend::Gpu => assert_eq!(n0, None),
+            Backend::Cpu => assert!(n0.unwrap().contains("No GPU")),
         }
         let mut cpu = Trainer::new(small).unwrap();
         for e in &events {

@@ -8,6 +8,7 @@
 pub mod calibrate;
 pub mod fit;
 pub mod grokking;
+pub mod guidance;
 pub mod kernels;
 pub mod stablemax;
 
@@ -125,6 +126,10 @@ jobs! {
     CalibrateOverlapSweep(calibrate::OverlapSweep) -> u64, partial calibrate::SweepPoint, pausable true;
     /// StableMax lab: one or two grokking runs trained side by side, one epoch of each per unit, every epoch streamed.
     Train(grokking::Train) -> grokking::Trained, partial grokking::RunEvent, pausable true;
+    /// Guidance lab: one or two runs (CFG and APG on the same seeds) sampled side by side, one step of each per unit, every step streamed.
+    GuidanceSample(guidance::Sample) -> guidance::Sampled, partial guidance::SampleEvent, pausable true;
+    /// Guidance lab: runs sampled to the end, one per unit, each streamed with its metrics (the charts' points, the stability map).
+    GuidancePoints(guidance::Points) -> u64, partial guidance::PointEvent, pausable true;
     /// Destroys the worker's GPU device, as a driver reset would (to try the CPU fallback).
     LoseGpuDevice(kernels::LoseGpuDevice) -> kernels::GpuDeviceLost, partial NoPartial, pausable false;
 }
